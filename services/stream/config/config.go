@@ -1,0 +1,122 @@
+// Package config declares every setting of the stream service, with its
+// default, and loads them into a typed, validated Config (defaults < --config
+// YAML < HERALD_* environment < flags, as kit/config does for every service).
+package config
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	kitconfig "github.com/herald-push/herald/services/kit/config"
+	"github.com/spf13/viper"
+)
+
+// Service is the service name used in logs, NATS connection names and flags.
+const Service = "stream"
+
+// Config is the stream service's typed configuration.
+type Config struct {
+	HTTPAddr  string
+	NATSURL   string
+	LogLevel  string
+	LogFormat string
+
+	// Heartbeat is how long a stream may stay idle before a ": hb" comment.
+	Heartbeat time.Duration
+	// Retry is the reconnection delay sent to clients as the first frame.
+	Retry time.Duration
+	// QueueSize bounds each connection's queue of live events; a client
+	// whose queue fills is disconnected as slow and resumes losslessly.
+	QueueSize int
+	// MaxChannels bounds the channels (or patterns) of one connection.
+	MaxChannels int
+	// ShutdownGrace bounds the SIGTERM path.
+	ShutdownGrace time.Duration
+	// MaxLifetime, when not 0, closes a stream after about this long (±20%)
+	// so clients rebalance across replicas after a scale-out.
+	MaxLifetime time.Duration
+	// RingSize is how many recent events are kept in memory to serve
+	// resumes without reading JetStream.
+	RingSize int
+	// WriteTimeout bounds one write to a client; a client that does not
+	// read for this long is disconnected.
+	WriteTimeout time.Duration
+}
+
+// Keys lists every setting with its default; the README's table comes from here.
+func Keys() []kitconfig.Key {
+	d := Default()
+	return []kitconfig.Key{
+		{Name: "http.addr", Default: d.HTTPAddr, Usage: "listen address of the HTTP server"},
+		{Name: "nats.url", Default: d.NATSURL, Usage: "NATS server URL(s), comma-separated", Secret: false},
+		{Name: "log.level", Default: d.LogLevel, Usage: "log level: debug, info, warn or error"},
+		{Name: "log.format", Default: d.LogFormat, Usage: "log format: json or text"},
+		{Name: "sse.heartbeat", Default: d.Heartbeat, Usage: "idle time before a heartbeat comment is sent"},
+		{Name: "sse.retry", Default: d.Retry, Usage: "reconnection delay sent to clients in the retry: field"},
+		{Name: "sse.queue_size", Default: d.QueueSize, Usage: "per-connection queue of live events; a client whose queue fills is disconnected"},
+		{Name: "sse.max_channels", Default: d.MaxChannels, Usage: "maximum channels or patterns per connection"},
+		{Name: "sse.shutdown_grace", Default: d.ShutdownGrace, Usage: "time allowed to tell clients to reconnect and close them on shutdown"},
+		{Name: "sse.max_lifetime", Default: d.MaxLifetime, Usage: "close streams after about this long (±20% jitter) so clients rebalance; 0 = never"},
+		{Name: "sse.ring_size", Default: d.RingSize, Usage: "recent events kept in memory to serve resumes without JetStream; 0 = always read JetStream"},
+		{Name: "sse.write_timeout", Default: d.WriteTimeout, Usage: "a client that does not accept a write for this long is disconnected"},
+	}
+}
+
+// Default returns the configuration with every default; tests start from it.
+func Default() Config {
+	return Config{
+		HTTPAddr:      ":8082",
+		NATSURL:       "nats://127.0.0.1:4222",
+		LogLevel:      "info",
+		LogFormat:     "json",
+		Heartbeat:     15 * time.Second,
+		Retry:         3 * time.Second,
+		QueueSize:     256,
+		MaxChannels:   32,
+		ShutdownGrace: 10 * time.Second,
+		MaxLifetime:   0,
+		RingSize:      10000,
+		WriteTimeout:  10 * time.Second,
+	}
+}
+
+// Load reads the configuration from args (without the program name), the
+// environment and an optional --config file. The viper is returned so the
+// caller can log every value with secrets masked.
+func Load(args []string) (Config, *viper.Viper, error) {
+	v, err := kitconfig.Load(Service, Keys(), args)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	cfg, err := FromViper(v)
+	return cfg, v, err
+}
+
+// FromViper reads and validates every key; the error lists every bad key.
+func FromViper(v *viper.Viper) (Config, error) {
+	r := kitconfig.NewReader(v)
+	c := Config{
+		HTTPAddr:      r.String("http.addr"),
+		NATSURL:       r.String("nats.url"),
+		LogLevel:      r.OneOf("log.level", "debug", "info", "warn", "error"),
+		LogFormat:     r.OneOf("log.format", "json", "text"),
+		Heartbeat:     r.Duration("sse.heartbeat", time.Millisecond, time.Hour),
+		Retry:         r.Duration("sse.retry", time.Millisecond, time.Hour),
+		QueueSize:     r.Int("sse.queue_size", 1, 1<<20),
+		MaxChannels:   r.Int("sse.max_channels", 1, 1024),
+		ShutdownGrace: r.Duration("sse.shutdown_grace", 0, time.Hour),
+		MaxLifetime:   r.Duration("sse.max_lifetime", 0, 30*24*time.Hour),
+		RingSize:      r.Int("sse.ring_size", 0, 10_000_000),
+		WriteTimeout:  r.Duration("sse.write_timeout", time.Millisecond, time.Hour),
+	}
+	if c.HTTPAddr != "" {
+		_, _, err := net.SplitHostPort(c.HTTPAddr)
+		r.Check(err == nil, "http.addr", "%q is not host:port (e.g. :8082)", c.HTTPAddr)
+	}
+	r.Check(c.MaxLifetime == 0 || c.MaxLifetime >= time.Second, "sse.max_lifetime", "%s must be 0 (off) or at least 1s", c.MaxLifetime)
+	if err := r.Err(); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return c, nil
+}
