@@ -3,7 +3,6 @@ package health
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -58,5 +57,4 @@ func TestProbe(t *testing.T) {
 	if err := Probe(context.Background(), "nonsense"); err == nil {
 		t.Fatal("Probe bad addr: want error")
 	}
-	_ = io.Discard
 }
