@@ -1,0 +1,89 @@
+// Package procstat reads a server process's resident memory and CPU time
+// from /proc, so the bench can report the cost of connections and events on
+// the server side without any help from the server.
+package procstat
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+)
+
+// ticksPerSecond is USER_HZ, 100 on every Linux the bench targets.
+const ticksPerSecond = 100
+
+// Sample is one reading of one process.
+type Sample struct {
+	PID      int
+	Name     string
+	RSS      uint64  // bytes
+	CPU      float64 // user+system seconds since the process started
+	Threads  int
+	Alive    bool
+	ReadFail string `json:",omitempty"`
+}
+
+// Read samples pid. A process that is gone yields Alive false, not an error,
+// because the resume scenario kills servers on purpose.
+func Read(pid int) Sample {
+	s := Sample{PID: pid}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		s.ReadFail = err.Error()
+		return s
+	}
+	if err := parseStat(stat, &s); err != nil {
+		s.ReadFail = err.Error()
+		return s
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		s.ReadFail = err.Error()
+		return s
+	}
+	parseStatus(status, &s)
+	s.Alive = true
+	return s
+}
+
+// parseStat reads comm, utime and stime from /proc/<pid>/stat. The name is
+// in parentheses and may itself contain spaces or ')', so fields are counted
+// from the last ')'.
+func parseStat(b []byte, s *Sample) error {
+	open, close := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || close < open {
+		return fmt.Errorf("parsing stat: no command name")
+	}
+	s.Name = string(b[open+1 : close])
+	f := bytes.Fields(b[close+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return fmt.Errorf("parsing stat: %d fields", len(f))
+	}
+	ut, err1 := strconv.ParseUint(string(f[11]), 10, 64)
+	st, err2 := strconv.ParseUint(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("parsing stat: bad cpu times")
+	}
+	s.CPU = float64(ut+st) / ticksPerSecond
+	return nil
+}
+
+func parseStatus(b []byte, s *Sample) {
+	for line := range bytes.Lines(b) {
+		switch {
+		case bytes.HasPrefix(line, []byte("VmRSS:")):
+			f := bytes.Fields(line[len("VmRSS:"):])
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseUint(string(f[0]), 10, 64)
+				s.RSS = kb * 1024
+			}
+		case bytes.HasPrefix(line, []byte("Threads:")):
+			f := bytes.Fields(line[len("Threads:"):])
+			if len(f) >= 1 {
+				s.Threads, _ = strconv.Atoi(string(f[0]))
+			}
+		}
+	}
+}
