@@ -1,0 +1,90 @@
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Binary names inside a build directory (go build names them after their
+// package directories).
+const (
+	apiBinary    = "api"
+	streamBinary = "stream"
+)
+
+// RepoRoot finds the repository: the directory of the go.work the go command
+// uses from the working directory, else the first parent holding go.work.
+func RepoRoot() (string, error) {
+	if out, err := exec.Command("go", "env", "GOWORK").Output(); err == nil {
+		if p := strings.TrimSpace(string(out)); p != "" && p != "off" {
+			return filepath.Dir(p), nil
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("finding the repository: no go.work in any parent of the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Build compiles the api and stream binaries of the repository at root into
+// dir, in one go invocation so the two link in parallel.
+func Build(ctx context.Context, root, dir string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
+		"./services/api/cmd/api", "./services/stream/cmd/stream")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the services: %w\n%s", err, out)
+	}
+	return nil
+}
+
+var shared struct {
+	sync.Mutex
+	dir string
+}
+
+// sharedBuild builds the binaries once per process into a temporary directory
+// and returns it: every stack a test binary starts runs the same build.
+func sharedBuild(ctx context.Context, root string) (string, error) {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.dir != "" {
+		return shared.dir, nil
+	}
+	dir, err := os.MkdirTemp("", "herald-bin-")
+	if err != nil {
+		return "", err
+	}
+	if err := Build(ctx, root, dir); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	shared.dir = dir
+	return dir, nil
+}
+
+// RemoveBuilds deletes the shared build; call it from TestMain after m.Run.
+func RemoveBuilds() {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+		shared.dir = ""
+	}
+}

@@ -1,0 +1,371 @@
+// Package launcher starts Herald's whole topology on loopback without Docker,
+// as docker-compose.yml does in containers: an embedded NATS server with
+// JetStream, the api, N stream replicas (the real binaries, as processes), and
+// the system nginx running nginx/templates/herald.conf.template rendered with
+// local upstreams. The end-to-end tests and scripts/dev (e2e/cmd/herald-dev)
+// use it; Close leaves no process behind.
+package launcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Options shape a stack; the zero value is the production-like default.
+type Options struct {
+	Dir              string        // logs, nginx prefix, NATS store; a temp dir removed by Close when empty
+	Addr             string        // nginx listen address; default 127.0.0.1 on a free port
+	Replicas         int           // stream replicas; default 2
+	Heartbeat        time.Duration // stream sse.heartbeat; 0 keeps the service default
+	NginxReadTimeout time.Duration // nginx proxy_read_timeout for /stream; default 1h
+	CORSOrigins      []string      // origins allowed cross-origin; default none
+	HTMLRoot         string        // served at /; default <repo>/nginx/html
+	BodyLimit        string        // nginx client_max_body_size; default 1m (the api's batch limit)
+	Env              []string      // extra KEY=value for both services
+	APIEnv           []string      // extra KEY=value for the api
+	StreamEnv        []string      // extra KEY=value for every stream replica
+	Nginx            string        // nginx binary; default found by FindNginx
+	Root             string        // repository root; default RepoRoot()
+	BinDir           string        // directory holding prebuilt api and stream binaries; default built once per process
+	Echo             io.Writer     // when set, every process's output is also copied here, line by line
+}
+
+// Stack is a running topology.
+type Stack struct {
+	BaseURL    string   // nginx: the one origin a browser uses
+	APIURL     string   // the api directly
+	StreamURLs []string // each stream replica directly
+	NATSURL    string
+	Dir        string
+
+	opts       Options
+	bin        string
+	env        []string
+	removeDir  bool
+	streamAddr []string
+
+	mu       sync.Mutex
+	natsOpts *server.Options
+	nats     *server.Server
+	api      *proc
+	streams  []*proc
+	nginx    *proc
+	closed   bool
+}
+
+// Start builds (once per process) and starts everything, and returns when
+// every part answers its readiness check. On error nothing is left running.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	if opts.Replicas <= 0 {
+		opts.Replicas = 2
+	}
+	if opts.NginxReadTimeout <= 0 {
+		opts.NginxReadTimeout = time.Hour
+	}
+	if opts.BodyLimit == "" {
+		opts.BodyLimit = "1m"
+	}
+	s := &Stack{opts: opts, Dir: opts.Dir}
+	if s.opts.Nginx, err = FindNginx(opts.Nginx); err != nil {
+		return nil, err
+	}
+	if s.opts.Root == "" {
+		if s.opts.Root, err = RepoRoot(); err != nil {
+			return nil, err
+		}
+	}
+	if s.opts.HTMLRoot == "" {
+		s.opts.HTMLRoot = filepath.Join(s.opts.Root, "nginx", "html")
+	}
+	if s.Dir == "" {
+		if s.Dir, err = os.MkdirTemp("", "herald-stack-"); err != nil {
+			return nil, err
+		}
+		s.removeDir = true
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := os.MkdirAll(filepath.Join(s.Dir, "logs"), 0o755); err != nil {
+		return nil, err
+	}
+	s.bin = opts.BinDir
+	if s.bin == "" {
+		if s.bin, err = sharedBuild(ctx, s.opts.Root); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.startNATS(-1); err != nil {
+		return nil, err
+	}
+	s.env = childEnv(os.Environ(), "HERALD_NATS_URL="+s.NATSURL)
+	if err := s.startAPI(ctx); err != nil {
+		return nil, err
+	}
+	s.streams = make([]*proc, opts.Replicas)
+	for i := range opts.Replicas {
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		s.streamAddr = append(s.streamAddr, addr)
+		s.StreamURLs = append(s.StreamURLs, "http://"+addr)
+		if err := s.StartStream(i); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.startNginx(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// childEnv is the parent's environment without any HERALD_* variable (a
+// developer's shell must not leak into the stack), plus extra.
+func childEnv(environ []string, extra ...string) []string {
+	var env []string
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "HERALD_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func (s *Stack) startNATS(port int) error {
+	if s.natsOpts == nil {
+		s.natsOpts = &server.Options{
+			ServerName: "herald-e2e",
+			Host:       "127.0.0.1",
+			Port:       port,
+			JetStream:  true,
+			StoreDir:   filepath.Join(s.Dir, "nats"),
+			NoSigs:     true,
+			NoLog:      true,
+		}
+	}
+	ns, err := server.NewServer(s.natsOpts)
+	if err != nil {
+		return fmt.Errorf("creating nats server: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return errors.New("nats server not ready within 10s")
+	}
+	s.nats = ns
+	// Keep the port: a restart must come back where the services reconnect.
+	s.natsOpts.Port = ns.Addr().(*net.TCPAddr).Port
+	s.NATSURL = ns.ClientURL()
+	return nil
+}
+
+func (s *Stack) startAPI(ctx context.Context) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	s.APIURL = "http://" + addr
+	env := append(append(append([]string{}, s.env...), s.opts.Env...), s.opts.APIEnv...)
+	env = append(env, "HERALD_HTTP_ADDR="+addr)
+	p, err := startProc("api", filepath.Join(s.bin, apiBinary), nil, env, filepath.Join(s.Dir, "logs", "api.log"), s.opts.Echo)
+	if err != nil {
+		return err
+	}
+	s.api = p
+	return waitReady(ctx, p, s.APIURL+"/readyz")
+}
+
+// StartStream starts replica i (again) on its own address.
+func (s *Stack) StartStream(i int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.streams[i]; p != nil && !p.exited() {
+		return fmt.Errorf("stream %d is already running", i)
+	}
+	env := append(append(append([]string{}, s.env...), s.opts.Env...), s.opts.StreamEnv...)
+	env = append(env, "HERALD_HTTP_ADDR="+s.streamAddr[i])
+	if s.opts.Heartbeat > 0 {
+		env = append(env, "HERALD_SSE_HEARTBEAT="+s.opts.Heartbeat.String())
+	}
+	name := fmt.Sprintf("stream-%d", i)
+	p, err := startProc(name, filepath.Join(s.bin, streamBinary), nil, env, filepath.Join(s.Dir, "logs", name+".log"), s.opts.Echo)
+	if err != nil {
+		return err
+	}
+	s.streams[i] = p
+	return waitReady(context.Background(), p, s.StreamURLs[i]+"/readyz")
+}
+
+// KillStream SIGKILLs replica i: its clients see their connection cut.
+func (s *Stack) KillStream(i int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.streams[i].stop(syscall.SIGKILL, 5*time.Second)
+}
+
+// StopStream SIGTERMs replica i and waits for its graceful exit.
+func (s *Stack) StopStream(i int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.streams[i].stop(syscall.SIGTERM, 30*time.Second)
+}
+
+// RestartNATS shuts the NATS server down and starts it again on the same
+// port with the same JetStream store, as a NATS restart in production would.
+func (s *Stack) RestartNATS() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nats.Shutdown()
+	s.nats.WaitForShutdown()
+	return s.startNATS(s.natsOpts.Port)
+}
+
+func (s *Stack) startNginx(ctx context.Context) error {
+	addr := s.opts.Addr
+	if addr == "" {
+		var err error
+		if addr, err = freeAddr(); err != nil {
+			return err
+		}
+	}
+	vars := map[string]string{
+		"HERALD_NGINX_LISTEN":        addr,
+		"HERALD_API_UPSTREAM":        "server " + strings.TrimPrefix(s.APIURL, "http://") + ";",
+		"HERALD_STREAM_UPSTREAMS":    serverLines(s.streamAddr),
+		"HERALD_CORS_ORIGINS":        strings.Join(s.opts.CORSOrigins, " "),
+		"HERALD_BODY_LIMIT":          s.opts.BodyLimit,
+		"HERALD_STREAM_READ_TIMEOUT": nginxDuration(s.opts.NginxReadTimeout),
+		"HERALD_HTML_ROOT":           s.opts.HTMLRoot,
+	}
+	tmpl, err := os.ReadFile(filepath.Join(s.opts.Root, "nginx", "templates", "herald.conf.template"))
+	if err != nil {
+		return fmt.Errorf("reading nginx template: %w", err)
+	}
+	snippet, err := Render(string(tmpl), vars)
+	if err != nil {
+		return err
+	}
+	prefix := filepath.Join(s.Dir, "nginx")
+	conf, err := writeNginxConfig(prefix, snippet)
+	if err != nil {
+		return err
+	}
+	p, err := startProc("nginx", s.opts.Nginx, nginxArgs(prefix, conf, "-g", "daemon off;"), os.Environ(),
+		filepath.Join(s.Dir, "logs", "nginx.log"), s.opts.Echo)
+	if err != nil {
+		return err
+	}
+	s.nginx = p
+	s.BaseURL = "http://" + addr
+	if err := waitReady(ctx, p, s.BaseURL+"/healthz"); err != nil {
+		return fmt.Errorf("%w\nnginx error.log:\n%s", err, tail(filepath.Join(prefix, "logs", "error.log"), 20))
+	}
+	return nil
+}
+
+func serverLines(addrs []string) string {
+	var b strings.Builder
+	for i, a := range addrs {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString("server " + a + ";")
+	}
+	return b.String()
+}
+
+// waitReady polls url until it answers 200, p exits, or 30s pass.
+func waitReady(ctx context.Context, p *proc, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	last := "no answer"
+	for {
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready (%v); its log ends:\n%s", p.name, p.err, tail(p.logPath, 20))
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready at %s (%s); its log ends:\n%s", p.name, url, last, tail(p.logPath, 20))
+		case <-tick.C:
+		}
+	}
+}
+
+// LogFiles lists every log the stack writes, for a failing test to show.
+func (s *Stack) LogFiles() []string {
+	files, _ := filepath.Glob(filepath.Join(s.Dir, "logs", "*.log"))
+	more, _ := filepath.Glob(filepath.Join(s.Dir, "nginx", "logs", "*.log"))
+	return append(files, more...)
+}
+
+// Close stops nginx, the streams, the api and NATS, in that order (the front
+// door first, so no new client arrives at a stopping replica), and removes the
+// stack's directory when Start created it. It is safe to call twice.
+func (s *Stack) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	if s.nginx != nil {
+		// SIGTERM is nginx's fast shutdown: it does not wait for open streams.
+		errs = append(errs, s.nginx.stop(syscall.SIGTERM, 10*time.Second))
+	}
+	var wg sync.WaitGroup
+	streamErrs := make([]error, len(s.streams))
+	for i, p := range s.streams {
+		if p != nil {
+			wg.Go(func() { streamErrs[i] = p.stop(syscall.SIGTERM, 30*time.Second) })
+		}
+	}
+	wg.Wait()
+	errs = append(errs, streamErrs...)
+	if s.api != nil {
+		errs = append(errs, s.api.stop(syscall.SIGTERM, 30*time.Second))
+	}
+	if s.nats != nil {
+		s.nats.Shutdown()
+		s.nats.WaitForShutdown()
+	}
+	if s.removeDir {
+		errs = append(errs, os.RemoveAll(s.Dir))
+	}
+	return errors.Join(errs...)
+}
