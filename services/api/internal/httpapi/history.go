@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"strconv"
+
+	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/proto/envelope"
+	"github.com/labstack/echo/v4"
+)
+
+// history is GET /api/v1/channels/:channel/events?after=<id>&limit=<n>.
+// The channel may be a pattern. Events come oldest first in the same
+// envelope as the SSE stream (plus "id"); "next" is the cursor to pass as
+// after for the following page, or null when no further event exists yet.
+func (s *server) history(c echo.Context) error {
+	pattern, err := pathParam(c, "channel")
+	if err != nil {
+		return err
+	}
+	if err := channel.ValidatePattern(pattern); err != nil {
+		return badRequest("invalid channel %q: %v", truncate(pattern), err)
+	}
+	q := c.QueryParams()
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return badRequest("after must be an event id (a whole number), not %q", truncate(v))
+		}
+	}
+	limit := s.Config.HistoryLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return badRequest("limit must be a whole number from 1, not %q", truncate(v))
+		}
+		limit = min(n, s.Config.HistoryLimitMax)
+	}
+
+	page, err := s.Store.History(c.Request().Context(), pattern, after, limit)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 0, 256*len(page.Events)+32)
+	buf = append(buf, `{"events":[`...)
+	for i, st := range page.Events {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = envelope.AppendWithID(buf, st.Seq, st.Event)
+	}
+	buf = append(buf, `],"next":`...)
+	if page.Next == 0 {
+		buf = append(buf, "null"...)
+	} else {
+		buf = append(buf, '"')
+		buf = strconv.AppendUint(buf, page.Next, 10)
+		buf = append(buf, '"')
+	}
+	buf = append(buf, "}\n"...)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(200, echo.MIMEApplicationJSON, buf)
+}

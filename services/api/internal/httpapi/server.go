@@ -1,0 +1,68 @@
+// Package httpapi is the api's HTTP surface: the echo routes of DESIGN.md,
+// request decoding and validation, and the one error handler that turns
+// every error into problem+json. Handlers return errors; they never write
+// error responses themselves.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/herald-push/herald/services/api/config"
+	"github.com/herald-push/herald/services/api/internal/control"
+	"github.com/herald-push/herald/services/api/internal/metrics"
+	"github.com/herald-push/herald/services/api/internal/store"
+	"github.com/herald-push/herald/services/kit/health"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// Deps are what the handlers work with.
+type Deps struct {
+	Config  config.Config
+	Store   *store.Store
+	Control *control.Client
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	// NATSCheck is the readiness check of the NATS connection.
+	NATSCheck health.Check
+}
+
+type server struct {
+	Deps
+	routes map[string]bool // route templates, for the metrics' route label
+}
+
+// New returns the api's HTTP handler.
+func New(d Deps) http.Handler {
+	s := &server{Deps: d, routes: map[string]bool{}}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.requestID, s.observe, middleware.RecoverWithConfig(middleware.RecoverConfig{
+		// The panic becomes an error for handleError (a 500 problem+json);
+		// the stack goes to the log, never to the client.
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.Log.ErrorContext(c.Request().Context(), "panic in handler", "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+
+	v1 := e.Group("/api/v1")
+	v1.POST("/channels/:channel/events", s.publish)
+	v1.GET("/channels/:channel/events", s.history)
+	v1.POST("/events", s.publishBatch)
+	v1.GET("/connections/:id/channels", s.controlGet)
+	v1.PUT("/connections/:id/channels", s.controlReplace)
+	v1.POST("/connections/:id/channels", s.controlAdd)
+	v1.DELETE("/connections/:id/channels/:channel", s.controlRemove)
+
+	e.GET("/healthz", echo.WrapHandler(http.HandlerFunc(health.Live)))
+	e.GET("/readyz", echo.WrapHandler(health.Ready(d.NATSCheck, health.Check{Name: "stream", Func: d.Store.Ready})))
+	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
+
+	for _, r := range e.Routes() {
+		s.routes[r.Path] = true
+	}
+	return e
+}

@@ -1,0 +1,56 @@
+// Package metrics holds the api's Prometheus metrics on their own registry
+// (so tests and several in-process services never collide), all named
+// herald_api_*.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics of one api instance.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	// Requests counts HTTP requests by route template, method and status.
+	Requests *prometheus.CounterVec
+	// PublishSeconds is the time from handing events to NATS to their acks.
+	PublishSeconds prometheus.Histogram
+	// Published counts events by result: stored or duplicate.
+	Published *prometheus.CounterVec
+	// PublishFailures counts events that were not stored, by reason.
+	PublishFailures *prometheus.CounterVec
+}
+
+// New registers every metric on a fresh registry.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_api_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		PublishSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "herald_api_publish_duration_seconds",
+			Help:    "Time from handing a request's events to JetStream to receiving every ack.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		Published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_api_events_published_total", Help: "Events acknowledged by JetStream, by result (stored, duplicate).",
+		}, []string{"result"}),
+		PublishFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_api_publish_failures_total", Help: "Events that could not be stored, by reason (unavailable, too_large, other).",
+		}, []string{"reason"}),
+	}
+	reg.MustRegister(m.Requests, m.PublishSeconds, m.Published, m.PublishFailures,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}

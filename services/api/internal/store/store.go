@@ -1,0 +1,172 @@
+// Package store is the api's side of JetStream: it creates or updates the
+// HERALD_EVENTS stream from config (retrying in the background until NATS is
+// reachable), publishes events with their ack, and reads history pages. Every
+// failure that means "NATS cannot take or give this right now" is reported as
+// ErrUnavailable, which the HTTP layer answers with 503 and Retry-After.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/api/config"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Errors the HTTP layer maps to statuses.
+var (
+	// ErrUnavailable means NATS or the stream cannot be used right now (503).
+	ErrUnavailable = errors.New("event store unavailable")
+	// ErrTooLarge means NATS refused the message for its size (413).
+	ErrTooLarge = errors.New("event too large for the event store")
+)
+
+// Store publishes to and reads from the event stream.
+type Store struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	ret     config.Retention
+	timeout time.Duration
+	log     *slog.Logger
+
+	ready  atomic.Bool
+	stream atomic.Pointer[streamRef] // set once the stream is ensured
+	kick   chan struct{}
+}
+
+// streamRef wraps the interface so it fits an atomic.Pointer.
+type streamRef struct{ jetstream.Stream }
+
+// New returns a store on nc. Publishes wait at most publishTimeout for an ack.
+func New(nc *nats.Conn, ret config.Retention, publishTimeout time.Duration, log *slog.Logger) (*Store, error) {
+	js, err := jetstream.New(nc,
+		jetstream.WithPublishAsyncTimeout(publishTimeout),
+		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithDefaultTimeout(publishTimeout),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating jetstream context: %w", err)
+	}
+	return &Store{nc: nc, js: js, ret: ret, timeout: publishTimeout, log: log, kick: make(chan struct{}, 1)}, nil
+}
+
+// StreamConfig is the configuration the api gives HERALD_EVENTS.
+func (s *Store) StreamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:              channel.StreamName,
+		Description:       "Herald events; the stream sequence is the event id",
+		Subjects:          []string{channel.StreamSubjects},
+		Retention:         jetstream.LimitsPolicy,
+		Discard:           jetstream.DiscardOld,
+		Storage:           jetstream.FileStorage,
+		MaxAge:            s.ret.MaxAge,
+		MaxMsgsPerSubject: s.ret.MaxMsgsPerChannel,
+		MaxMsgs:           -1,
+		MaxBytes:          s.ret.MaxBytes,
+		Replicas:          s.ret.Replicas,
+		Duplicates:        s.ret.DuplicateWindow,
+		// Direct gets let any replica serve single-message reads cheaply
+		// (idempotent retries here, resume look-ups in the stream service).
+		AllowDirect: true,
+	}
+}
+
+// Run creates or updates the stream, retrying with backoff until it
+// succeeds, and again whenever a publish finds the stream missing (a NATS
+// server that came back with an empty store). It returns when ctx is done.
+func (s *Store) Run(ctx context.Context) {
+	const minWait, maxWait = 100 * time.Millisecond, 2 * time.Second
+	wait := minWait
+	lastErr := ""
+	for {
+		if !s.ready.Load() {
+			if err := s.ensure(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				if err.Error() != lastErr {
+					s.log.Warn("ensuring event stream; will retry", "stream", channel.StreamName, "err", err)
+					lastErr = err.Error()
+				}
+				wait = min(wait*2, maxWait)
+			} else {
+				lastErr, wait = "", minWait
+			}
+		}
+		var timer <-chan time.Time
+		if !s.ready.Load() {
+			timer = time.After(wait)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.kick:
+		case <-timer:
+		}
+	}
+}
+
+func (s *Store) ensure(ctx context.Context) error {
+	if !s.nc.IsConnected() {
+		return fmt.Errorf("nats is %s", s.nc.Status())
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := s.js.CreateOrUpdateStream(ctx, s.StreamConfig())
+	if err != nil {
+		return fmt.Errorf("creating or updating stream %s: %w", channel.StreamName, err)
+	}
+	s.stream.Store(&streamRef{st})
+	info := st.CachedInfo()
+	s.log.Info("event stream ready", "stream", channel.StreamName,
+		"max_age", info.Config.MaxAge.String(), "max_msgs_per_channel", info.Config.MaxMsgsPerSubject,
+		"max_bytes", info.Config.MaxBytes, "replicas", info.Config.Replicas,
+		"duplicate_window", info.Config.Duplicates.String(), "messages", info.State.Msgs, "last_seq", info.State.LastSeq)
+	s.ready.Store(true)
+	return nil
+}
+
+// Ready is the readiness check: NATS connected and the stream ensured.
+func (s *Store) Ready(context.Context) error {
+	if !s.nc.IsConnected() {
+		return fmt.Errorf("nats is %s", s.nc.Status())
+	}
+	if !s.ready.Load() {
+		return fmt.Errorf("stream %s not ensured yet", channel.StreamName)
+	}
+	return nil
+}
+
+// checkReady fails fast with ErrUnavailable before touching NATS and
+// returns the ensured stream.
+func (s *Store) checkReady() (jetstream.Stream, error) {
+	if err := s.Ready(context.Background()); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return s.stream.Load().Stream, nil
+}
+
+// classify turns a NATS error into ErrUnavailable or ErrTooLarge, and asks
+// Run to ensure the stream again when it seems to be gone.
+func (s *Store) classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, nats.ErrMaxPayload), errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum):
+		return fmt.Errorf("%w: %v", ErrTooLarge, err)
+	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
+		errors.Is(err, jetstream.ErrStreamNotFound):
+		s.ready.Store(false)
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
