@@ -87,3 +87,61 @@ func parseStatus(b []byte, s *Sample) {
 		}
 	}
 }
+
+// ListenerPIDs returns the processes holding a listening TCP socket on port
+// (every nginx worker as well as its master), found through /proc/net/tcp
+// and each process's fd table, so the bench needs no pid from the server.
+func ListenerPIDs(port int) ([]int, error) {
+	inodes := map[string]bool{}
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for line := range bytes.Lines(b) {
+			fs := bytes.Fields(line)
+			// sl local_address rem_address st ... inode (field 9)
+			if len(fs) < 10 || string(fs[3]) != "0A" {
+				continue
+			}
+			la := fs[1]
+			i := bytes.LastIndexByte(la, ':')
+			if i < 0 {
+				continue
+			}
+			p, err := strconv.ParseUint(string(la[i+1:]), 16, 32)
+			if err == nil && int(p) == port {
+				inodes["socket:["+string(fs[9])+"]"] = true
+			}
+		}
+	}
+	if len(inodes) == 0 {
+		return nil, fmt.Errorf("no listener on port %d", port)
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("listing /proc: %w", err)
+	}
+	var pids []int
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+			if err == nil && inodes[l] {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	if len(pids) == 0 {
+		return nil, fmt.Errorf("no process found holding the listener on port %d", port)
+	}
+	return pids, nil
+}

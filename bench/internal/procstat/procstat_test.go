@@ -1,7 +1,10 @@
 package procstat
 
 import (
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -39,5 +42,40 @@ func TestReadSelfAndGone(t *testing.T) {
 	}
 	if g := Read(1 << 30); g.Alive {
 		t.Fatalf("impossible pid reported alive: %+v", g)
+	}
+}
+
+func TestListenerPIDsFindsAChild(t *testing.T) {
+	// A listener in this very process is skipped on purpose (the bench never
+	// measures itself), so listen from a child: a shell running nc is not
+	// available everywhere, but the test binary can re-exec itself.
+	if os.Getenv("PROCSTAT_LISTEN_CHILD") != "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			os.Exit(2)
+		}
+		fmt.Println(ln.Addr().(*net.TCPAddr).Port)
+		select {} // killed by the parent
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestListenerPIDsFindsAChild$")
+	cmd.Env = append(os.Environ(), "PROCSTAT_LISTEN_CHILD=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	var port int
+	if _, err := fmt.Fscan(out, &port); err != nil {
+		t.Fatalf("reading child port: %v", err)
+	}
+	pids, err := ListenerPIDs(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pids) != 1 || pids[0] != cmd.Process.Pid {
+		t.Fatalf("pids = %v, want [%d]", pids, cmd.Process.Pid)
 	}
 }

@@ -1,0 +1,252 @@
+// Command herald-bench is Herald's load generator: it holds thousands of SSE
+// subscribers on loopback, publishes on an open-loop schedule, and reports
+// latency percentiles, delivered events/s, loss, duplicates and the server's
+// memory and CPU — for Herald (optionally starting the stack itself with
+// --launch) or any SSE server described by URL templates.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/herald-push/herald/bench/internal/procstat"
+	"github.com/herald-push/herald/bench/internal/report"
+	"github.com/herald-push/herald/bench/internal/scenario"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "herald-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the command line.
+type config struct {
+	base        scenario.Options
+	subscribers []int
+	rates       []float64
+	killPID     int
+	serverPIDs  []int
+	out         string
+	launch      bool
+	via         string
+	replicas    int
+	timeout     time.Duration
+}
+
+func parse(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("herald-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &config{}
+	o := &c.base
+	fs.StringVar(&o.Scenario, "scenario", "fanout", "fanout | channels | idle | resume")
+	subs := fs.String("subscribers", "1000", "subscriber counts, comma-separated: one run each")
+	rates := fs.String("rate", "1", "publish rates in events/s (total over all channels), comma-separated: one run each")
+	fs.IntVar(&o.Channels, "channels", 10, "channels scenario: number of channels")
+	fs.BoolVar(&o.Wildcard, "wildcard", false, "channels scenario: every subscriber subscribes to <prefix>.* (all channels)")
+	fs.DurationVar(&o.Duration, "duration", 20*time.Second, "publishing time (idle: holding time)")
+	fs.DurationVar(&o.Drain, "drain", 10*time.Second, "max wait for events still in flight after the last publish")
+	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 90*time.Second, "max time to get every subscriber ready")
+	fs.IntVar(&o.DialConcurrency, "dial-concurrency", 200, "subscribers connecting at the same time")
+	fs.IntVar(&o.SourceIPs, "source-ips", 16, "spread subscribers over 127.0.0.1..127.0.0.N so ephemeral ports never run out")
+	fs.StringVar(&o.ReadyEvent, "ready-event", "herald.connected", "event type that means a subscription is live (empty: response headers)")
+	fs.DurationVar(&o.MaxRetry, "max-retry", 5*time.Second, "cap on the server's retry: before a subscriber reconnects")
+	fs.IntVar(&o.PublishWorkers, "publish-workers", 16, "concurrent publish requests")
+	fs.DurationVar(&o.Settle, "settle", 5*time.Second, "idle: wait after connecting before reading server memory")
+	fs.DurationVar(&o.KillAt, "kill-at", 0, "resume: when to kill the stream process, after publishing starts (default duration/3)")
+	fs.IntVar(&c.killPID, "kill-pid", 0, "resume without --launch: the stream process to SIGKILL")
+	pids := fs.String("server-pids", "", "server processes to measure, comma-separated (default: whoever listens on the --sse-url port)")
+	fs.StringVar(&o.Target.SSEURL, "sse-url", "http://127.0.0.1:8080/stream?channel={channel}", "subscribe URL template (loopback only)")
+	fs.StringVar(&o.Target.PublishURL, "publish-url", "http://127.0.0.1:8080/api/v1/channels/{channel}/events", "publish URL template (loopback only)")
+	fs.StringVar(&o.Target.PublishBody, "publish-body", `{"data":{payload}}`, "publish body template; {payload} is a JSON object, {channel} the channel")
+	fs.StringVar(&o.Target.ContentType, "content-type", "application/json", "publish Content-Type")
+	fs.StringVar(&o.Label, "label", "", "name of the target in the report (default: direct or nginx with --launch, else target)")
+	fs.StringVar(&c.out, "out", "", "directory for results.json, results.md and charts (default bench-results/<time>)")
+	fs.BoolVar(&c.launch, "launch", false, "start Herald's stack (embedded NATS, api, stream, nginx) with the e2e launcher")
+	fs.StringVar(&c.via, "via", "nginx", "with --launch: nginx (the front door) or direct (stream replica 0)")
+	fs.IntVar(&c.replicas, "replicas", 0, "with --launch: stream replicas (default 1 direct, 2 via nginx)")
+	fs.DurationVar(&c.timeout, "timeout", 0, "hard bound on the whole invocation (default: sum of the runs' bounds + 2m)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var err error
+	if c.subscribers, err = ints(*subs); err != nil {
+		return nil, fmt.Errorf("--subscribers: %w", err)
+	}
+	if c.rates, err = floats(*rates); err != nil {
+		return nil, fmt.Errorf("--rate: %w", err)
+	}
+	if c.serverPIDs, err = ints(*pids); err != nil {
+		return nil, fmt.Errorf("--server-pids: %w", err)
+	}
+	if c.via != "nginx" && c.via != "direct" {
+		return nil, errors.New("--via must be nginx or direct")
+	}
+	return c, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	o := c.base
+	o.Progress = stderr
+	runs := len(c.subscribers) * len(c.rates)
+	if c.timeout == 0 {
+		o.Subscribers, o.Rate = c.subscribers[0], c.rates[0]
+		c.timeout = time.Duration(runs)*(o.Timeout()+5*time.Second) + 2*time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	// A watchdog for anything that ignores ctx: the run is bounded, full stop.
+	wd := time.AfterFunc(c.timeout+15*time.Second, func() {
+		fmt.Fprintln(stderr, "herald-bench: hard timeout, exiting")
+		os.Exit(3)
+	})
+	defer wd.Stop()
+
+	if c.launch {
+		st, err := launch(ctx, c, &o, stderr)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+	} else {
+		if err := o.Target.Validate(); err != nil {
+			return err
+		}
+		if len(c.serverPIDs) == 0 {
+			c.serverPIDs = discover(o.Target.SSEURL, stderr)
+		}
+		o.ServerPIDs = c.serverPIDs
+		if c.killPID > 0 {
+			pid := c.killPID
+			o.Kill = func() error { return syscall.Kill(pid, syscall.SIGKILL) }
+		}
+		if o.Label == "" {
+			o.Label = "target"
+		}
+	}
+	if o.Scenario == scenario.Resume && o.KillAt == 0 {
+		o.KillAt = o.Duration / 3
+	}
+	if c.out == "" {
+		c.out = filepath.Join("bench-results", time.Now().UTC().Format("20060102-150405"))
+	}
+	stamp := strconv.FormatInt(time.Now().Unix(), 36)
+	var results []*scenario.Result
+	var firstErr error
+	k := 0
+	for _, n := range c.subscribers {
+		for _, rate := range c.rates {
+			ro := o
+			ro.Subscribers, ro.Rate = n, rate
+			ro.Prefix = fmt.Sprintf("bench.%s-%d", stamp, k)
+			k++
+			res, err := scenario.Run(ctx, ro)
+			if res != nil {
+				results = append(results, res)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "run n=%d rate=%g: %v\n", n, rate, err)
+				firstErr = cmpErr(firstErr, err)
+				if res == nil || ctx.Err() != nil {
+					break
+				}
+			}
+		}
+	}
+	if len(results) > 0 {
+		if err := report.WriteAll(c.out, results); err != nil {
+			return fmt.Errorf("writing results: %w", err)
+		}
+		if err := report.Markdown(stdout, results); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nresults: %s\n", c.out)
+	}
+	for _, r := range results {
+		if r.Lost > 0 || r.Duplicates > 0 || r.IDDuplicates > 0 {
+			firstErr = cmpErr(firstErr, fmt.Errorf("n=%d rate=%g: lost %d, duplicates %d, id duplicates %d",
+				r.Options.Subscribers, r.Options.Rate, r.Lost, r.Duplicates, r.IDDuplicates))
+		}
+	}
+	return firstErr
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// discover finds the processes listening on the SSE URL's port.
+func discover(sseURL string, stderr io.Writer) []int {
+	u, err := url.Parse(strings.ReplaceAll(sseURL, "{channel}", "x"))
+	if err != nil {
+		return nil
+	}
+	port, _ := strconv.Atoi(u.Port())
+	if port == 0 {
+		port = 80
+	}
+	pids, err := procstat.ListenerPIDs(port)
+	if err != nil {
+		fmt.Fprintf(stderr, "herald-bench: not measuring the server (%v); pass --server-pids\n", err)
+		return nil
+	}
+	return pids
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func floats(s string) ([]float64, error) {
+	var out []float64
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("at least one value needed")
+	}
+	return out, nil
+}

@@ -1,0 +1,135 @@
+package scenario
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/herald-push/herald/bench/internal/procstat"
+)
+
+// serverWatch follows the server processes through a run.
+type serverWatch struct {
+	mu     sync.Mutex // the ticker and the run both sample
+	pids   []int
+	before []procstat.Sample
+	peak   []uint64
+}
+
+func watchServers(pids []int) *serverWatch {
+	w := &serverWatch{pids: pids, peak: make([]uint64, len(pids))}
+	w.before = w.sample()
+	return w
+}
+
+func (w *serverWatch) sample() []procstat.Sample {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]procstat.Sample, len(w.pids))
+	for i, p := range w.pids {
+		out[i] = procstat.Read(p)
+		w.peak[i] = max(w.peak[i], out[i].RSS)
+	}
+	return out
+}
+
+// report compares now with the start; cpu is per-process cores over the
+// publishing window (nil when not measured).
+func (w *serverWatch) report(now []procstat.Sample, cpu []float64) []Server {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]Server, len(w.pids))
+	for i := range w.pids {
+		out[i] = Server{PID: w.pids[i], Name: w.before[i].Name, RSSBefore: w.before[i].RSS, RSSAfter: now[i].RSS,
+			RSSPeak: w.peak[i], Alive: now[i].Alive}
+		if i < len(cpu) {
+			out[i].CPUCores = cpu[i]
+		}
+	}
+	return out
+}
+
+// ticker samples once a second and prints the progress line.
+type ticker struct {
+	r        *run
+	pub      atomic.Pointer[pubState]
+	mu       sync.Mutex
+	start    time.Time
+	pubStart time.Time
+	pubCPU   []procstat.Sample
+	stopOnce sync.Once
+	quit     chan struct{}
+	done     chan struct{}
+}
+
+func newTicker(r *run) *ticker {
+	t := &ticker{r: r, start: time.Now(), quit: make(chan struct{}), done: make(chan struct{})}
+	go t.loop()
+	return t
+}
+
+func (t *ticker) markStart(time.Time) {}
+
+func (t *ticker) markPublish(at time.Time) {
+	t.mu.Lock()
+	t.pubStart = at
+	t.mu.Unlock()
+	t.pubCPU = t.r.servers.sample()
+}
+
+func (t *ticker) stop() {
+	t.stopOnce.Do(func() { close(t.quit); <-t.done })
+	r := t.r
+	if t.pubCPU != nil && r.res.Servers == nil {
+		end := r.servers.sample()
+		cpu := make([]float64, len(end))
+		wall := time.Since(t.pubStart).Seconds()
+		for i := range end {
+			if wall > 0 && end[i].Alive {
+				cpu[i] = (end[i].CPU - t.pubCPU[i].CPU) / wall
+			}
+		}
+		r.res.Servers = r.servers.report(end, cpu)
+	}
+}
+
+func (t *ticker) loop() {
+	defer close(t.done)
+	tk := time.NewTicker(time.Second)
+	defer tk.Stop()
+	var lastRecv int64
+	prev := t.r.servers.sample()
+	prevAt := time.Now()
+	for {
+		select {
+		case <-t.quit:
+			return
+		case now := <-tk.C:
+			r := t.r
+			recv := r.sh.Received.Load()
+			cur := r.servers.sample()
+			var cpu float64
+			var rss uint64
+			for i := range cur {
+				if cur[i].Alive && prev[i].Alive {
+					cpu += (cur[i].CPU - prev[i].CPU) / now.Sub(prevAt).Seconds()
+				}
+				rss += cur[i].RSS
+			}
+			prev, prevAt = cur, now
+			var published int64
+			if ps := t.pub.Load(); ps != nil {
+				published = ps.done.Load()
+			}
+			tk := Tick{T: now.Sub(t.start).Seconds(), Connected: r.sh.Connected.Load(), Published: published,
+				Delivered: recv - lastRecv, ServerCPU: cpu, ServerRSS: rss}
+			lastRecv = recv
+			r.res.Ticks = append(r.res.Ticks, tk)
+			lat := r.sh.Latency.Snapshot()
+			fmt.Fprintf(r.o.Progress, "[%s %s n=%d r=%g] %5.0fs conn %d/%d pub %d recv %d (+%d/s) p99 %.1fms max %.1fms reconn %d | server cpu %.2f rss %.0fMB\n",
+				r.o.Scenario, r.o.Label, r.o.Subscribers, r.o.Rate, tk.T, r.sh.Ready.Load(), r.o.Subscribers, published, recv, tk.Delivered,
+				float64(lat.Quantile(0.99))/1000, float64(lat.Max())/1000, r.sh.Reconnects.Load(), cpu, float64(rss)/(1<<20))
+		}
+	}
+}
