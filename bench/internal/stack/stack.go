@@ -1,0 +1,237 @@
+// Package stack starts Herald for a bench run with the e2e launcher, and puts
+// a bench-sized nginx in front of it: the launcher's nginx is sized for tests
+// (one worker, 1024 connections), and a proxied SSE stream costs nginx two
+// connections, so ten thousand subscribers need a front door of their own.
+// The bench's nginx renders the very same template, only its main config
+// (workers, connection and file limits) differs.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/herald-push/herald/bench/internal/procstat"
+	"github.com/herald-push/herald/e2e/launcher"
+)
+
+// Options choose the topology.
+type Options struct {
+	Via      string // "nginx" or "direct"
+	Replicas int    // stream replicas; 0: 1 direct, 2 via nginx
+	Log      io.Writer
+}
+
+// Stack is a running Herald with what the bench needs to drive it.
+type Stack struct {
+	SSEURL     string // template with {channel}
+	PublishURL string // template with {channel}
+	PIDs       []int  // stream replicas, then nginx (master and workers)
+	Label      string
+
+	l      *launcher.Stack
+	via    string
+	nginx  *exec.Cmd
+	prefix string
+}
+
+// Start launches the stack and, via nginx, the bench's own nginx.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+		if o.Via == "nginx" {
+			o.Replicas = 2
+		}
+	}
+	l, err := launcher.Start(ctx, launcher.Options{Replicas: o.Replicas})
+	if err != nil {
+		return nil, fmt.Errorf("starting the stack: %w", err)
+	}
+	s := &Stack{l: l, via: o.Via, Label: o.Via}
+	// The api is published to directly in both modes: the bench measures
+	// fan-out, and the publish path through nginx is not what is under test.
+	s.PublishURL = l.APIURL + "/api/v1/channels/{channel}/events"
+	for _, u := range l.StreamURLs {
+		pids, err := pidsOf(u)
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		s.PIDs = append(s.PIDs, pids...)
+	}
+	switch o.Via {
+	case "direct":
+		s.SSEURL = l.StreamURLs[0] + "/stream?channel={channel}"
+	case "nginx":
+		base, err := s.startNginx(ctx, l)
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		s.SSEURL = base + "/stream?channel={channel}"
+		pids, err := pidsOf(base)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.PIDs = append(s.PIDs, pids...)
+	default:
+		l.Close()
+		return nil, fmt.Errorf("unknown --via %q", o.Via)
+	}
+	return s, nil
+}
+
+// Kill SIGKILLs stream replica 0. Direct, it is started again at once (the
+// subscribers have nowhere else to go); via nginx, the others take over.
+func (s *Stack) Kill() error {
+	if err := s.l.KillStream(0); err != nil && !strings.Contains(err.Error(), "signal: killed") {
+		return fmt.Errorf("killing stream 0: %w", err)
+	}
+	if s.via == "direct" {
+		go s.l.StartStream(0) //nolint:errcheck // a failed restart shows as subscribers that never catch up
+	}
+	return nil
+}
+
+// Close stops the bench's nginx and the stack.
+func (s *Stack) Close() error {
+	if s.nginx != nil && s.nginx.Process != nil {
+		s.nginx.Process.Signal(syscall.SIGQUIT)
+		done := make(chan struct{})
+		go func() { s.nginx.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(-s.nginx.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		s.nginx = nil
+	}
+	if s.prefix != "" {
+		os.RemoveAll(s.prefix)
+		s.prefix = ""
+	}
+	return s.l.Close()
+}
+
+func pidsOf(rawURL string) ([]int, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	port, _ := strconv.Atoi(u.Port())
+	return procstat.ListenerPIDs(port)
+}
+
+// mainConf is the bench nginx's main config: two workers (one per core here),
+// each allowed every file descriptor the machine gives a process, and
+// reuseport on the listener (in the template's listen value) so the kernel
+// spreads connections evenly over the workers.
+const mainConf = `user root root;
+worker_processes 2;
+worker_rlimit_nofile 20000;
+pid {{P}}/nginx.pid;
+error_log {{P}}/error.log warn;
+events {
+    worker_connections 19000;
+    multi_accept on;
+}
+http {
+    default_type application/octet-stream;
+    access_log off;
+    client_body_temp_path {{P}}/tmp;
+    proxy_temp_path {{P}}/tmp;
+    fastcgi_temp_path {{P}}/tmp;
+    uwsgi_temp_path {{P}}/tmp;
+    scgi_temp_path {{P}}/tmp;
+    keepalive_timeout 65;
+    include {{P}}/herald.conf;
+}
+`
+
+func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, error) {
+	bin, err := launcher.FindNginx("")
+	if err != nil {
+		return "", err
+	}
+	root, err := launcher.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var streams []string
+	for _, u := range l.StreamURLs {
+		streams = append(streams, "server "+strings.TrimPrefix(u, "http://")+";")
+	}
+	vars := map[string]string{
+		"HERALD_NGINX_LISTEN":        addr + " reuseport backlog=4096",
+		"HERALD_API_UPSTREAM":        "server " + strings.TrimPrefix(l.APIURL, "http://") + ";",
+		"HERALD_STREAM_UPSTREAMS":    strings.Join(streams, " "),
+		"HERALD_CORS_ORIGINS":        "",
+		"HERALD_BODY_LIMIT":          "1m",
+		"HERALD_STREAM_READ_TIMEOUT": "3600s",
+		"HERALD_HTML_ROOT":           filepath.Join(root, "nginx", "html"),
+	}
+	tmpl, err := os.ReadFile(filepath.Join(root, "nginx", "templates", "herald.conf.template"))
+	if err != nil {
+		return "", fmt.Errorf("reading nginx template: %w", err)
+	}
+	snippet, err := launcher.Render(string(tmpl), vars)
+	if err != nil {
+		return "", err
+	}
+	s.prefix, err = os.MkdirTemp("", "herald-bench-nginx-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Join(s.prefix, "tmp"), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(s.prefix, "herald.conf"), []byte(snippet), 0o644); err != nil {
+		return "", err
+	}
+	conf := filepath.Join(s.prefix, "nginx.conf")
+	main := strings.ReplaceAll(mainConf, "{{P}}", s.prefix)
+	if os.Geteuid() != 0 {
+		main = strings.TrimPrefix(main, "user root root;\n")
+	}
+	if err := os.WriteFile(conf, []byte(main), 0o644); err != nil {
+		return "", err
+	}
+	cmd := exec.Command(bin, "-p", s.prefix+"/", "-c", conf, "-e", filepath.Join(s.prefix, "error.log"), "-g", "daemon off;")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("starting nginx: %w", err)
+	}
+	s.nginx = cmd
+	base := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return base, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			b, _ := os.ReadFile(filepath.Join(s.prefix, "error.log"))
+			return "", errors.New("nginx did not start: " + string(b))
+		}
+		time.Sleep(50 * time.Millisecond) // polling a port, bounded by the deadline
+	}
+}
