@@ -23,6 +23,7 @@ import (
 	"github.com/herald-push/herald/bench/internal/procstat"
 	"github.com/herald-push/herald/bench/internal/report"
 	"github.com/herald-push/herald/bench/internal/scenario"
+	"github.com/herald-push/herald/e2e/launcher"
 )
 
 func main() {
@@ -76,7 +77,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&o.Target.PublishBody, "publish-body", `{"data":{payload}}`, "publish body template; {payload} is a JSON object, {channel} the channel")
 	fs.StringVar(&o.Target.ContentType, "content-type", "application/json", "publish Content-Type")
 	fs.StringVar(&o.Label, "label", "", "name of the target in the report (default: direct or nginx with --launch, else target)")
-	fs.StringVar(&c.out, "out", "", "directory for results.json, results.md and charts (default bench-results/<time>)")
+	fs.StringVar(&c.out, "out", "", "directory for results.json, results.md and charts (default bench/results/<time> in the repository)")
 	fs.BoolVar(&c.launch, "launch", false, "start Herald's stack (embedded NATS, api, stream, nginx) with the e2e launcher")
 	fs.StringVar(&c.via, "via", "nginx", "with --launch: nginx (the front door) or direct (stream replica 0)")
 	fs.IntVar(&c.replicas, "replicas", 0, "with --launch: stream replicas (default 1 direct, 2 via nginx)")
@@ -150,7 +151,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.KillAt = o.Duration / 3
 	}
 	if c.out == "" {
-		c.out = filepath.Join("bench-results", time.Now().UTC().Format("20060102-150405"))
+		// Inside the repository, bench/results/ (git-ignored); elsewhere ./bench-results.
+		dir := "bench-results"
+		if root, err := launcher.RepoRoot(); err == nil {
+			dir = filepath.Join(root, "bench", "results")
+		}
+		c.out = filepath.Join(dir, time.Now().UTC().Format("20060102-150405"))
 	}
 	stamp := strconv.FormatInt(time.Now().Unix(), 36)
 	var results []*scenario.Result
