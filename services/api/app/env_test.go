@@ -68,8 +68,14 @@ func newEnv(t testing.TB, mod func(*config.Config)) *env {
 
 func (e *env) startApp(mod func(*config.Config)) {
 	e.t.Helper()
+	e.startAppURL(e.ns.ClientURL(), mod)
+}
+
+// startAppURL starts the api against url, which need not be up yet.
+func (e *env) startAppURL(url string, mod func(*config.Config)) {
+	e.t.Helper()
 	cfg := config.Default()
-	cfg.NATSURL = e.ns.ClientURL()
+	cfg.NATSURL = url
 	cfg.PublishTimeout = 2 * time.Second
 	cfg.ControlTimeout = 300 * time.Millisecond
 	if mod != nil {
@@ -84,7 +90,7 @@ func (e *env) startApp(mod func(*config.Config)) {
 	e.close = func() { e.srv.Close(); a.Close() }
 	e.t.Cleanup(e.close)
 	if e.peer == nil {
-		nc, err := nats.Connect(e.ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+		nc, err := nats.Connect(url, nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 		if err != nil {
 			e.t.Fatalf("connecting test peer: %v", err)
 		}

@@ -34,7 +34,9 @@ type server struct {
 }
 
 // New returns the api's HTTP handler.
-func New(d Deps) http.Handler {
+func New(d Deps) http.Handler { return newEcho(d) }
+
+func newEcho(d Deps) *echo.Echo {
 	s := &server{Deps: d, routes: map[string]bool{}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
