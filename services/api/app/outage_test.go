@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"testing"
 	"time"
-
 )
 
 const unavailableDetail = "the event store is unavailable; retry (with the same Idempotency-Key) shortly"
@@ -86,7 +85,6 @@ func TestStartBeforeNATS(t *testing.T) {
 		t.Errorf("after NATS: %d %s", r.status, r.body)
 	}
 }
-
 
 // TestNATSReplacedEmpty: NATS comes back without the stream (a fresh
 // store); the first publish that finds it missing makes the api create it
