@@ -22,6 +22,9 @@ func launch(ctx context.Context, c *config, o *scenario.Options, stderr io.Write
 	}
 	o.ServerPIDs = c.serverPIDs
 	o.Kill = st.Kill
+	if len(o.MetricsURLs) == 0 {
+		o.MetricsURLs = st.MetricsURLs
+	}
 	if o.Label == "" {
 		o.Label = st.Label
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/herald-push/herald/bench/internal/procstat"
 	"github.com/herald-push/herald/bench/internal/report"
 	"github.com/herald-push/herald/bench/internal/scenario"
+	"github.com/herald-push/herald/bench/internal/target"
 	"github.com/herald-push/herald/e2e/launcher"
 )
 
@@ -71,6 +72,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&o.Settle, "settle", 5*time.Second, "idle: wait after connecting before reading server memory")
 	fs.DurationVar(&o.KillAt, "kill-at", 0, "resume: when to kill the stream process, after publishing starts (default duration/3)")
 	fs.IntVar(&c.killPID, "kill-pid", 0, "resume without --launch: the stream process to SIGKILL")
+	metrics := fs.String("metrics-url", "", "Prometheus /metrics URLs of the servers, comma-separated (optional; --launch fills it)")
 	pids := fs.String("server-pids", "", "server processes to measure, comma-separated (default: whoever listens on the --sse-url port)")
 	fs.StringVar(&o.Target.SSEURL, "sse-url", "http://127.0.0.1:8080/stream?channel={channel}", "subscribe URL template (loopback only)")
 	fs.StringVar(&o.Target.PublishURL, "publish-url", "http://127.0.0.1:8080/api/v1/channels/{channel}/events", "publish URL template (loopback only)")
@@ -97,6 +99,14 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.serverPIDs, err = ints(*pids); err != nil {
 		return nil, fmt.Errorf("--server-pids: %w", err)
+	}
+	for m := range strings.SplitSeq(*metrics, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			if err := target.CheckLoopback(m); err != nil {
+				return nil, err
+			}
+			o.MetricsURLs = append(o.MetricsURLs, m)
+		}
 	}
 	if c.via != "nginx" && c.via != "direct" {
 		return nil, errors.New("--via must be nginx or direct")

@@ -42,10 +42,13 @@ type Options struct {
 	// Kill stops a stream process for the resume scenario.
 	Kill       func() error `json:"-"`
 	ServerPIDs []int
-	Target     target.Target
-	Prefix     string    // channel name prefix, unique per run
-	Progress   io.Writer `json:"-"`
-	Label      string    // e.g. "direct" or "nginx", for the report
+	// MetricsURLs are Prometheus endpoints of the servers (optional): their Go
+	// runtime series split memory into stacks and heap.
+	MetricsURLs []string
+	Target      target.Target
+	Prefix      string    // channel name prefix, unique per run
+	Progress    io.Writer `json:"-"`
+	Label       string    // e.g. "direct" or "nginx", for the report
 }
 
 // MaxSubscribers is how many subscribers one bench process can hold: the

@@ -83,6 +83,11 @@ type Result struct {
 	IdleBytesPerConn float64  `json:"idle_rss_bytes_per_conn,omitempty"`
 	ClientRSS        uint64   `json:"bench_rss_bytes"`
 
+	// MetricsBefore/After are the servers' /metrics series (summed over
+	// replicas) before connecting and at the measurement point.
+	MetricsBefore map[string]float64 `json:"metrics_before,omitempty"`
+	MetricsAfter  map[string]float64 `json:"metrics_after,omitempty"`
+
 	Resume *ResumeResult `json:"resume,omitempty"`
 	Ticks  []Tick        `json:"ticks"`
 }

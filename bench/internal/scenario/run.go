@@ -39,6 +39,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	r := &run{o: o, res: &Result{Options: o, Started: time.Now().UTC()}, sh: client.NewShared(64)}
 	r.res.Load[0] = loadavg()
 	r.servers = watchServers(o.ServerPIDs)
+	r.res.MetricsBefore = scrape(ctx, o.MetricsURLs)
 	err := r.exec(ctx)
 	r.res.Load[1] = loadavg()
 	r.res.ClientRSS = procstat.Read(os.Getpid()).RSS
@@ -64,6 +65,7 @@ func (r *run) exec(ctx context.Context) error {
 	}
 	pub := r.publish(ctx, tick)
 	r.drain(ctx, pub)
+	r.res.MetricsAfter = scrape(ctx, r.o.MetricsURLs)
 	tick.stop()
 	stopSubs()
 	wg.Wait()
@@ -157,6 +159,7 @@ func (r *run) connect(ctx context.Context, wg *sync.WaitGroup, tick *ticker) err
 func (r *run) idle(ctx context.Context, tick *ticker) error {
 	wait(ctx, r.o.Settle)
 	after := r.servers.sample()
+	r.res.MetricsAfter = scrape(ctx, r.o.MetricsURLs)
 	r.res.Servers = r.servers.report(after, nil)
 	var before, now uint64
 	for _, s := range r.res.Servers {

@@ -34,10 +34,11 @@ type Options struct {
 
 // Stack is a running Herald with what the bench needs to drive it.
 type Stack struct {
-	SSEURL     string // template with {channel}
-	PublishURL string // template with {channel}
-	PIDs       []int  // stream replicas, then nginx (master and workers)
-	Label      string
+	SSEURL      string   // template with {channel}
+	PublishURL  string   // template with {channel}
+	PIDs        []int    // stream replicas, then nginx (master and workers)
+	MetricsURLs []string // each stream replica's /metrics
+	Label       string
 
 	l      *launcher.Stack
 	via    string
@@ -68,6 +69,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return nil, err
 		}
 		s.PIDs = append(s.PIDs, pids...)
+		s.MetricsURLs = append(s.MetricsURLs, u+"/metrics")
 	}
 	switch o.Via {
 	case "direct":
