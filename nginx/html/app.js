@@ -18,9 +18,11 @@ const messages = new Map(ROOMS.map((r) => [r, new Map()]));
 /** Every event herald.js delivered, in order (read by the browser tests). */
 const received = [];
 let lastPrice = null;
+/** The room whose channels the server has confirmed (tests wait on it). */
+let applied = null;
 
 const h = herald.connect('', { channels: [roomChannel(room), TICKER] });
-window.heraldDemo = { herald: h, received, switchRoom, get room() { return room; } };
+window.heraldDemo = { herald: h, received, switchRoom, get room() { return room; }, get applied() { return applied; } };
 
 // ---- stream ----
 
@@ -30,7 +32,10 @@ h.on('state', (state) => {
   badge.textContent = { connecting: 'connecting…', open: 'live', closed: 'closed' }[state] || state;
   renderMeta();
 });
-h.on('connected', renderMeta);
+h.on('connected', ({ channels }) => {
+  if (channels.includes(roomChannel(room))) applied = room;
+  renderMeta();
+});
 h.on('subscribed', renderMeta);
 h.on('resumed', ({ missed }) => {
   notice(`Reconnected — resumed ${missed} missed event${missed === 1 ? '' : 's'}.`, 'ok');
@@ -56,6 +61,7 @@ async function switchRoom(next) {
   renderRoom();
   try {
     await h.setChannels([roomChannel(room), TICKER]);
+    if (room === next) applied = next;
   } catch (err) {
     notice(`Could not switch room: ${err.message}`, 'warn');
   }

@@ -357,7 +357,16 @@ export class Herald {
   async _put() {
     const want = this._channels.slice();
     const id = this._connId;
-    if (!id || this._state !== 'open') return want; // applied by the next connect
+    if (!id || this._state !== 'open') {
+      // Not open: the next connect applies the set. If the browser is busy
+      // reconnecting with the old URL, restart it with the new one now, so
+      // the new channels' missed events are replayed too.
+      if (this._es && !this._closed && !sameSet(this._urlChannels, want)) {
+        this._es.close();
+        this._open();
+      }
+      return want;
+    }
     const res = await fetch(`${this._base}/api/v1/connections/${encodeURIComponent(id)}/channels`, {
       method: 'PUT',
       headers: { 'Content-Type': 'application/json' },
