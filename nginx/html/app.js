@@ -232,6 +232,12 @@ function cmp(a, b) {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+// Keep the newest message in view when the layout changes (e.g. rotation).
+window.addEventListener('resize', () => {
+  const ol = $('messages');
+  ol.scrollTop = ol.scrollHeight;
+});
+
 renderRoom();
 renderMeta();
 loadHistory(room);
