@@ -1,0 +1,275 @@
+package e2e_test
+
+// docker-compose.yml cannot run here (no Docker engine), so this test holds it
+// to the code instead: the services' real config keys, the nginx template's
+// variables, the Dockerfiles and the binaries' healthcheck subcommand.
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/herald-push/herald/e2e/launcher"
+	apiconfig "github.com/herald-push/herald/services/api/config"
+	kitconfig "github.com/herald-push/herald/services/kit/config"
+	streamconfig "github.com/herald-push/herald/services/stream/config"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	root := repoRoot(t)
+	p, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  root,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.yml")}},
+		Environment: types.Mapping{},
+	})
+	if err != nil {
+		t.Fatalf("loading docker-compose.yml: %v", err)
+	}
+	return p
+}
+
+func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, err := p.GetService(name)
+	if err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	return s
+}
+
+func env(s types.ServiceConfig) map[string]string {
+	out := map[string]string{}
+	for k, v := range s.Environment {
+		if v != nil {
+			out[k] = *v
+		}
+	}
+	return out
+}
+
+// port returns the port of a host:port or :port address.
+func port(t *testing.T, addr string) string {
+	t.Helper()
+	if !strings.Contains(addr, ":") {
+		return addr
+	}
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("address %q: %v", addr, err)
+	}
+	return p
+}
+
+// TestComposeServices checks each Go service: its HERALD_* variables are real
+// config keys with valid values, its image is built by a Dockerfile that
+// exists and installs the binary the healthcheck runs.
+func TestComposeServices(t *testing.T) {
+	p := loadCompose(t)
+	root := repoRoot(t)
+	tests := []struct {
+		name string
+		keys []kitconfig.Key
+		load func() error
+	}{
+		{"api", apiconfig.Keys(), func() error { _, _, err := apiconfig.Load(nil); return err }},
+		{"stream", streamconfig.Keys(), func() error { _, _, err := streamconfig.Load(nil); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := service(t, p, tt.name)
+			e := env(s)
+			for name, value := range e {
+				if !strings.HasPrefix(name, kitconfig.EnvPrefix+"_") {
+					t.Errorf("%s: %s is not a HERALD_* setting", tt.name, name)
+					continue
+				}
+				if !slices.ContainsFunc(tt.keys, func(k kitconfig.Key) bool { return kitconfig.EnvName(k.Name) == name }) {
+					t.Errorf("%s: %s is not a config key of the service", tt.name, name)
+				}
+				t.Setenv(name, value)
+			}
+			if err := tt.load(); err != nil {
+				t.Errorf("%s: the service rejects compose's settings: %v", tt.name, err)
+			}
+			if e["HERALD_HTTP_ADDR"] == "" || !strings.HasPrefix(e["HERALD_NATS_URL"], "nats://nats:") {
+				t.Errorf("%s: HERALD_HTTP_ADDR=%q HERALD_NATS_URL=%q; want an address and the nats service", tt.name, e["HERALD_HTTP_ADDR"], e["HERALD_NATS_URL"])
+			}
+
+			binary := "/herald-" + tt.name
+			if hc := s.HealthCheck; hc == nil || !slices.Equal([]string(hc.Test), []string{"CMD", binary, "healthcheck"}) {
+				t.Errorf("%s: healthcheck %v, want [CMD %s healthcheck]", tt.name, hc, binary)
+			}
+			if s.Build == nil {
+				t.Fatalf("%s: no build section", tt.name)
+			}
+			if s.Build.Context != root {
+				t.Errorf("%s: build context %s, want the repository root", tt.name, s.Build.Context)
+			}
+			dockerfile, err := os.ReadFile(filepath.Join(s.Build.Context, s.Build.Dockerfile))
+			if err != nil {
+				t.Fatalf("%s: reading its Dockerfile: %v", tt.name, err)
+			}
+			for _, want := range []string{"./cmd/" + tt.name, "ENTRYPOINT [\"" + binary + "\"]", "CGO_ENABLED=0", "USER 65532"} {
+				if !strings.Contains(string(dockerfile), want) {
+					t.Errorf("%s: Dockerfile lacks %q", tt.name, want)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(root, "services", tt.name, "cmd", tt.name, "main.go")); err != nil {
+				t.Errorf("%s: the Dockerfile builds ./cmd/%s: %v", tt.name, tt.name, err)
+			}
+			// Every module directory the Dockerfile copies exists.
+			for _, m := range regexp.MustCompile(`(?m)^COPY ([^ ]+)/go\.mod`).FindAllStringSubmatch(string(dockerfile), -1) {
+				if _, err := os.Stat(filepath.Join(root, m[1], "go.mod")); err != nil {
+					t.Errorf("%s: Dockerfile copies %s/go.mod: %v", tt.name, m[1], err)
+				}
+			}
+		})
+	}
+	if r := service(t, p, "stream").Deploy; r == nil || r.Replicas == nil || *r.Replicas != 2 {
+		t.Errorf("stream: deploy.replicas is not 2")
+	}
+}
+
+// TestComposeNginx checks the front door against the template and the
+// services it points at.
+func TestComposeNginx(t *testing.T) {
+	p := loadCompose(t)
+	root := repoRoot(t)
+	ng := service(t, p, "nginx")
+	e := env(ng)
+
+	tmpl, err := os.ReadFile(filepath.Join(root, "nginx", "templates", "herald.conf.template"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var provided []string
+	for name := range e {
+		if strings.HasPrefix(name, "HERALD_") {
+			provided = append(provided, name)
+		}
+	}
+	sort.Strings(provided)
+	if used := launcher.TemplateVars(string(tmpl)); !slices.Equal(used, provided) {
+		t.Errorf("nginx: template uses %v, compose provides %v", used, provided)
+	}
+	filter := regexp.MustCompile(e["NGINX_ENVSUBST_FILTER"])
+	for _, name := range provided {
+		if !filter.MatchString(name) {
+			t.Errorf("nginx: NGINX_ENVSUBST_FILTER %q leaves %s unrendered", filter, name)
+		}
+	}
+	if filter.MatchString("http_origin") || filter.MatchString("HOME") {
+		t.Errorf("nginx: NGINX_ENVSUBST_FILTER %q lets envsubst touch other variables", filter)
+	}
+
+	mounts := map[string]string{}
+	for _, v := range ng.Volumes {
+		mounts[v.Target] = v.Source
+	}
+	if src := mounts["/etc/nginx/templates"]; src != filepath.Join(root, "nginx", "templates") {
+		t.Errorf("nginx: /etc/nginx/templates is mounted from %q", src)
+	}
+	if src := mounts[e["HERALD_HTML_ROOT"]]; src != filepath.Join(root, "nginx", "html") {
+		t.Errorf("nginx: HERALD_HTML_ROOT %s is mounted from %q, want nginx/html", e["HERALD_HTML_ROOT"], src)
+	}
+
+	listen := port(t, e["HERALD_NGINX_LISTEN"])
+	if len(ng.Ports) != 1 || ng.Ports[0].Published != "8080" || port(t, ng.Ports[0].Published) != "8080" || ng.Ports[0].Target != mustAtoi(t, listen) {
+		t.Errorf("nginx: ports %+v, want host 8080 to the listen port %s", ng.Ports, listen)
+	}
+
+	// The upstreams name real services on the ports those services listen on.
+	upstreams := map[string]string{"HERALD_API_UPSTREAM": "api", "HERALD_STREAM_UPSTREAMS": "stream"}
+	server := regexp.MustCompile(`server ([a-z0-9_-]+):([0-9]+);`)
+	for variable, want := range upstreams {
+		matches := server.FindAllStringSubmatch(e[variable], -1)
+		if len(matches) == 0 {
+			t.Errorf("nginx: %s=%q names no server host:port", variable, e[variable])
+		}
+		for _, m := range matches {
+			if m[1] != want {
+				t.Errorf("nginx: %s points at %s, want the %s service", variable, m[1], want)
+				continue
+			}
+			if got := port(t, env(service(t, p, want))["HERALD_HTTP_ADDR"]); got != m[2] {
+				t.Errorf("nginx: %s uses port %s, %s listens on %s", variable, m[2], want, got)
+			}
+		}
+	}
+
+	// nginx must let through the largest body the api takes, and no more.
+	api := env(service(t, p, "api"))
+	largest := int64(0)
+	for _, key := range []string{"api.body_limit", "api.batch_body_limit"} {
+		v, ok := api[kitconfig.EnvName(key)]
+		if !ok {
+			v = keyDefault(t, apiconfig.Keys(), key)
+		}
+		n, err := kitconfig.ParseBytes(v)
+		if err != nil {
+			t.Fatalf("api %s: %v", key, err)
+		}
+		largest = max(largest, n)
+	}
+	if n, err := kitconfig.ParseBytes(e["HERALD_BODY_LIMIT"]); err != nil || n != largest {
+		t.Errorf("nginx: HERALD_BODY_LIMIT %q (%d bytes), want the api's largest body limit, %d bytes", e["HERALD_BODY_LIMIT"], n, largest)
+	}
+
+	for _, dep := range []string{"api", "stream"} {
+		if d, ok := ng.DependsOn[dep]; !ok || d.Condition != types.ServiceConditionHealthy {
+			t.Errorf("nginx: depends_on %s is %+v, want service_healthy", dep, d)
+		}
+	}
+	for _, svc := range []string{"api", "stream"} {
+		if d := service(t, p, svc).DependsOn["nats"]; d.Condition != types.ServiceConditionHealthy {
+			t.Errorf("%s: depends_on nats is %+v, want service_healthy", svc, d)
+		}
+	}
+	if hc := service(t, p, "nats").HealthCheck; hc == nil || len(hc.Test) == 0 {
+		t.Errorf("nats: no healthcheck")
+	}
+}
+
+func keyDefault(t *testing.T, keys []kitconfig.Key, name string) string {
+	t.Helper()
+	for _, k := range keys {
+		if k.Name == name {
+			if s, ok := k.Default.(string); ok {
+				return s
+			}
+		}
+	}
+	t.Fatalf("no string key %s", name)
+	return ""
+}
+
+func mustAtoi(t *testing.T, s string) uint32 {
+	t.Helper()
+	var n uint32
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			t.Fatalf("port %q is not a number", s)
+		}
+		n = n*10 + uint32(c-'0')
+	}
+	return n
+}
