@@ -49,6 +49,7 @@ type config struct {
 	via         string
 	replicas    int
 	timeout     time.Duration
+	perf        bool
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -83,6 +84,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.launch, "launch", false, "start Herald's stack (embedded NATS, api, stream, nginx) with the e2e launcher")
 	fs.StringVar(&c.via, "via", "nginx", "with --launch: nginx (the front door) or direct (stream replica 0)")
 	fs.IntVar(&c.replicas, "replicas", 0, "with --launch: stream replicas (default 1 direct, 2 via nginx)")
+	fs.BoolVar(&c.perf, "perf", false, "profile the first server pid with Linux perf while publishing (reports in --out)")
 	fs.DurationVar(&c.timeout, "timeout", 0, "hard bound on the whole invocation (default: sum of the runs' bounds + 2m)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -167,6 +169,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			dir = filepath.Join(root, "bench", "results")
 		}
 		c.out = filepath.Join(dir, time.Now().UTC().Format("20060102-150405"))
+	}
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", c.out, err)
+	}
+	if c.perf && len(o.ServerPIDs) > 0 {
+		p := &perfProfiler{pid: o.ServerPIDs[0], dir: c.out, stderr: stderr}
+		o.OnPublish = p.hook
 	}
 	stamp := strconv.FormatInt(time.Now().Unix(), 36)
 	var results []*scenario.Result

@@ -119,3 +119,30 @@ func (h *Histogram) Quantile(q float64) uint64 {
 	}
 	return h.max
 }
+
+// Since returns the samples recorded in h after prev was copied from it
+// (prev must be an earlier state of h): a window of a cumulative histogram.
+// Its min and max are bucket bounds, not exact values.
+func (h *Histogram) Since(prev *Histogram) *Histogram {
+	var out Histogram
+	lo, hi := -1, -1
+	for i := range h.counts {
+		c := h.counts[i] - prev.counts[i]
+		if c == 0 {
+			continue
+		}
+		out.counts[i] = c
+		out.total += c
+		if lo < 0 {
+			lo = i
+		}
+		hi = i
+	}
+	if out.total == 0 {
+		return &out
+	}
+	out.min, _ = bounds(lo)
+	_, out.max = bounds(hi)
+	out.sum = h.sum - prev.sum
+	return &out
+}

@@ -98,3 +98,21 @@ func TestEmptyAndClamp(t *testing.T) {
 		t.Fatalf("huge value not clamped: max %d", h.Max())
 	}
 }
+
+func TestSinceIsTheWindow(t *testing.T) {
+	var h Histogram
+	for v := uint64(1); v <= 100; v++ {
+		h.Record(v)
+	}
+	prev := h
+	for v := uint64(1000); v < 1100; v++ {
+		h.Record(v)
+	}
+	w := h.Since(&prev)
+	if w.Count() != 100 || w.Min() != 1000 || w.Quantile(0.5) < 1049 || w.Quantile(0.5) > 1049+1049/subCount {
+		t.Fatalf("window count %d min %d p50 %d", w.Count(), w.Min(), w.Quantile(0.5))
+	}
+	if e := h.Since(&h); e.Count() != 0 || e.Quantile(0.99) != 0 {
+		t.Fatal("empty window not empty")
+	}
+}

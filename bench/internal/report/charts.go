@@ -3,13 +3,17 @@ package report
 import (
 	"fmt"
 	"image/color"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/herald-push/herald/bench/internal/scenario"
 )
@@ -92,24 +96,76 @@ func LatencyVsSubscribers(path, title string, rs []*scenario.Result) error {
 	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
 }
 
-// Throughput plots delivered events per second over the run.
+// Throughput plots, over the run, delivered events per second (top) and
+// the p99 and max latency of the events received in each second (bottom).
 func Throughput(path string, r *scenario.Result) error {
-	p := plot.New()
 	o := r.Options
-	p.Title.Text = fmt.Sprintf("Delivered events/s: %s %s, %d subscribers, %g ev/s", o.Scenario, o.Label, o.Subscribers, o.Rate)
-	p.X.Label.Text = "seconds since start (connect phase included)"
-	p.Y.Label.Text = "events/s"
-	pts := make(plotter.XYs, len(r.Ticks))
+	top := plot.New()
+	top.Title.Text = fmt.Sprintf("%s %s: %d subscribers, %g ev/s (publishing from t=%.1fs)", o.Scenario, o.Label, o.Subscribers, o.Rate, r.PublishAt)
+	top.Y.Label.Text = "delivered events/s"
+	top.Y.Tick.Marker = intTicks{}
+	top.Y.Min = 0
+	bottom := plot.New()
+	bottom.X.Label.Text = "seconds since the first connect"
+	bottom.Y.Label.Text = "latency in that second (ms)"
+	delivered := make(plotter.XYs, len(r.Ticks))
+	p99 := make(plotter.XYs, len(r.Ticks))
+	mx := make(plotter.XYs, len(r.Ticks))
 	for i, t := range r.Ticks {
-		pts[i] = plotter.XY{X: t.T, Y: float64(t.Delivered)}
+		delivered[i] = plotter.XY{X: t.T, Y: float64(t.Delivered)}
+		p99[i] = plotter.XY{X: t.T, Y: t.P99}
+		mx[i] = plotter.XY{X: t.T, Y: t.Max}
 	}
-	l, err := plotter.NewLine(pts)
+	for _, s := range []struct {
+		p    *plot.Plot
+		name string
+		xys  plotter.XYs
+		c    color.Color
+	}{
+		{top, "delivered/s", delivered, color.RGBA{B: 200, A: 255}},
+		{bottom, "p99", p99, color.RGBA{R: 200, A: 255}},
+		{bottom, "max", mx, color.RGBA{R: 120, G: 120, B: 120, A: 255}},
+	} {
+		l, err := plotter.NewLine(s.xys)
+		if err != nil {
+			return fmt.Errorf("plotting %s: %w", s.name, err)
+		}
+		l.Color = s.c
+		s.p.Add(l)
+		s.p.Legend.Add(s.name, l)
+	}
+	for _, p := range []*plot.Plot{top, bottom} {
+		p.Add(plotter.NewGrid())
+		p.Legend.Top = true
+		p.X.Min, p.X.Max = r.Ticks[0].T, r.Ticks[len(r.Ticks)-1].T
+	}
+	const w, h = 16 * vg.Centimeter, 12 * vg.Centimeter
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadTop: vg.Millimeter, PadBottom: vg.Millimeter, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter, PadLeft: vg.Millimeter, PadRight: 3 * vg.Millimeter}
+	cs := plot.Align([][]*plot.Plot{{top}, {bottom}}, tiles, dc)
+	top.Draw(cs[0][0])
+	bottom.Draw(cs[1][0])
+	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("plotting throughput: %w", err)
+		return err
 	}
-	l.Color = color.RGBA{B: 200, A: 255}
-	p.Add(l, plotter.NewGrid())
-	p.Legend.Add("delivered/s", l)
-	p.Legend.Top = true
-	return p.Save(16*vg.Centimeter, 8*vg.Centimeter, path)
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// intTicks labels an axis with plain integers (gonum's default prints 250000.00).
+type intTicks struct{}
+
+func (intTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', 0, 64)
+		}
+	}
+	return ts
 }

@@ -5,6 +5,7 @@
 package scenario
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,31 +25,34 @@ const (
 
 // Options describe one run.
 type Options struct {
-	Scenario        string
-	Subscribers     int
-	Channels        int  // channels scenario: events spread over this many channels
-	Wildcard        bool // channels scenario: every subscriber uses prefix.* instead of one channel
-	Rate            float64
-	Duration        time.Duration
-	Drain           time.Duration // max wait for stragglers after the last publish
-	ConnectTimeout  time.Duration
-	DialConcurrency int
-	SourceIPs       int // subscribers spread over 127.0.0.1..127.0.0.N
-	ReadyEvent      string
-	MaxRetry        time.Duration
-	PublishWorkers  int
-	Settle          time.Duration // idle: wait before reading memory
-	KillAt          time.Duration // resume: when, after publishing starts
+	Scenario        string        `json:"scenario"`
+	Subscribers     int           `json:"subscribers"`
+	Channels        int           `json:"channels"` // channels scenario: events spread over this many channels
+	Wildcard        bool          `json:"wildcard"` // channels scenario: every subscriber uses prefix.* instead of one channel
+	Rate            float64       `json:"rate"`     // events/s over all channels
+	Duration        time.Duration `json:"duration_ns"`
+	Drain           time.Duration `json:"drain_ns"` // max wait for stragglers after the last publish
+	ConnectTimeout  time.Duration `json:"connect_timeout_ns"`
+	DialConcurrency int           `json:"dial_concurrency"`
+	SourceIPs       int           `json:"source_ips"` // subscribers spread over 127.0.0.1..127.0.0.N
+	ReadyEvent      string        `json:"ready_event"`
+	MaxRetry        time.Duration `json:"max_retry_ns"`
+	PublishWorkers  int           `json:"publish_workers"`
+	Settle          time.Duration `json:"settle_ns"`  // idle: wait before reading memory
+	KillAt          time.Duration `json:"kill_at_ns"` // resume: when, after publishing starts
 	// Kill stops a stream process for the resume scenario.
-	Kill       func() error `json:"-"`
-	ServerPIDs []int
+	Kill       func() error  `json:"-"`
+	ServerPIDs []int         `json:"server_pids"`
+	Target     target.Target `json:"target"`
+	Prefix     string        `json:"prefix"` // channel name prefix, unique per run
+	Label      string        `json:"label"`  // e.g. "direct" or "nginx", for the report
 	// MetricsURLs are Prometheus endpoints of the servers (optional): their Go
 	// runtime series split memory into stacks and heap.
-	MetricsURLs []string
-	Target      target.Target
-	Prefix      string    // channel name prefix, unique per run
+	MetricsURLs []string  `json:"metrics_urls,omitempty"`
 	Progress    io.Writer `json:"-"`
-	Label       string    // e.g. "direct" or "nginx", for the report
+	// OnPublish, if set, is called in its own goroutine when publishing
+	// starts (e.g. to profile the server over the publishing window).
+	OnPublish func(ctx context.Context, d time.Duration) `json:"-"`
 }
 
 // MaxSubscribers is how many subscribers one bench process can hold: the

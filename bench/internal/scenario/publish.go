@@ -65,6 +65,9 @@ func (r *run) publish(ctx context.Context, tick *ticker) *pubState {
 	// Start a little in the future so event 0 is not already late.
 	ps.plan = schedule.Plan{Start: time.Now().Add(50 * time.Millisecond), Rate: o.Rate, Count: count}
 	tick.markPublish(ps.plan.Start)
+	if o.OnPublish != nil {
+		go o.OnPublish(ctx, o.Duration)
+	}
 	schedule.Run(ctx, schedule.Real{}, ps.plan, func(i int, due time.Time) {
 		if i == killIndex {
 			ps.killTime = time.Now()

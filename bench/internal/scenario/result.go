@@ -34,6 +34,9 @@ type Tick struct {
 	Delivered int64   `json:"delivered"` // events received during this second
 	ServerCPU float64 `json:"server_cpu_cores"`
 	ServerRSS uint64  `json:"server_rss_bytes"`
+	BenchCPU  float64 `json:"bench_cpu_cores"`
+	P99       float64 `json:"p99_ms"` // latency of the events received during this second
+	Max       float64 `json:"max_ms"`
 }
 
 // Server is one server process before and after.
@@ -51,8 +54,10 @@ type Server struct {
 type Result struct {
 	Options Options   `json:"options"`
 	Started time.Time `json:"started"`
-	Load    [2]string `json:"loadavg_start_end"`
-	Error   string    `json:"error,omitempty"`
+	// PublishAt is when publishing started, in Tick.T seconds.
+	PublishAt float64   `json:"publish_at_s"`
+	Load      [2]string `json:"loadavg_start_end"`
+	Error     string    `json:"error,omitempty"`
 
 	Connected    int         `json:"connected"`
 	ConnectFails int         `json:"connect_failures"`
@@ -82,6 +87,7 @@ type Result struct {
 	Servers          []Server `json:"servers"`
 	IdleBytesPerConn float64  `json:"idle_rss_bytes_per_conn,omitempty"`
 	ClientRSS        uint64   `json:"bench_rss_bytes"`
+	BenchCPU         float64  `json:"bench_cpu_cores_while_publishing"`
 
 	// MetricsBefore/After are the servers' /metrics series (summed over
 	// replicas) before connecting and at the measurement point.

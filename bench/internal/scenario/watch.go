@@ -2,10 +2,12 @@ package scenario
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/herald-push/herald/bench/internal/hist"
 	"github.com/herald-push/herald/bench/internal/procstat"
 )
 
@@ -58,6 +60,7 @@ type ticker struct {
 	start    time.Time
 	pubStart time.Time
 	pubCPU   []procstat.Sample
+	selfCPU  float64
 	stopOnce sync.Once
 	quit     chan struct{}
 	done     chan struct{}
@@ -75,7 +78,9 @@ func (t *ticker) markPublish(at time.Time) {
 	t.mu.Lock()
 	t.pubStart = at
 	t.mu.Unlock()
+	t.r.res.PublishAt = at.Sub(t.start).Seconds()
 	t.pubCPU = t.r.servers.sample()
+	t.selfCPU = procstat.Read(os.Getpid()).CPU
 }
 
 func (t *ticker) stop() {
@@ -91,6 +96,9 @@ func (t *ticker) stop() {
 			}
 		}
 		r.res.Servers = r.servers.report(end, cpu)
+		if wall > 0 {
+			r.res.BenchCPU = (procstat.Read(os.Getpid()).CPU - t.selfCPU) / wall
+		}
 	}
 }
 
@@ -99,8 +107,10 @@ func (t *ticker) loop() {
 	tk := time.NewTicker(time.Second)
 	defer tk.Stop()
 	var lastRecv int64
+	var lastLat hist.Histogram
 	prev := t.r.servers.sample()
 	prevAt := time.Now()
+	prevSelf := procstat.Read(os.Getpid()).CPU
 	for {
 		select {
 		case <-t.quit:
@@ -117,19 +127,26 @@ func (t *ticker) loop() {
 				}
 				rss += cur[i].RSS
 			}
-			prev, prevAt = cur, now
+			self := procstat.Read(os.Getpid()).CPU
+			benchCPU := (self - prevSelf) / now.Sub(prevAt).Seconds()
+			prev, prevAt, prevSelf = cur, now, self
 			var published int64
 			if ps := t.pub.Load(); ps != nil {
 				published = ps.done.Load()
 			}
 			tk := Tick{T: now.Sub(t.start).Seconds(), Connected: r.sh.Connected.Load(), Published: published,
-				Delivered: recv - lastRecv, ServerCPU: cpu, ServerRSS: rss}
+				Delivered: recv - lastRecv, ServerCPU: cpu, ServerRSS: rss, BenchCPU: benchCPU}
 			lastRecv = recv
 			r.res.Ticks = append(r.res.Ticks, tk)
 			lat := r.sh.Latency.Snapshot()
-			fmt.Fprintf(r.o.Progress, "[%s %s n=%d r=%g] %5.0fs conn %d/%d pub %d recv %d (+%d/s) p99 %.1fms max %.1fms reconn %d | server cpu %.2f rss %.0fMB\n",
+			win := lat.Since(&lastLat)
+			lastLat = *lat
+			tk.P99 = float64(win.Quantile(0.99)) / 1000
+			tk.Max = float64(win.Max()) / 1000
+			r.res.Ticks[len(r.res.Ticks)-1] = tk
+			fmt.Fprintf(r.o.Progress, "[%s %s n=%d r=%g] %5.0fs conn %d/%d pub %d recv %d (+%d/s) p99 %.1fms (last 1s %.1fms) max %.1fms reconn %d | server cpu %.2f rss %.0fMB | bench cpu %.2f\n",
 				r.o.Scenario, r.o.Label, r.o.Subscribers, r.o.Rate, tk.T, r.sh.Ready.Load(), r.o.Subscribers, published, recv, tk.Delivered,
-				float64(lat.Quantile(0.99))/1000, float64(lat.Max())/1000, r.sh.Reconnects.Load(), cpu, float64(rss)/(1<<20))
+				float64(lat.Quantile(0.99))/1000, tk.P99, float64(lat.Max())/1000, r.sh.Reconnects.Load(), cpu, float64(rss)/(1<<20), benchCPU)
 		}
 	}
 }
