@@ -103,6 +103,19 @@ func TestDemoHeraldResumesAfterSwitchAndDrop(t *testing.T) {
 	want = append(want, publishHTTP(t, s, "demo.sw.b", "rec", map[string]int{"n": n}))
 	browser.WaitFor(t, ctx, gotExactly(want), clientState, demoWait)
 
+	// subscribe and unsubscribe change the set in place too.
+	browser.Eval[[]string](t, ctx, `h.subscribe('demo.sw.c')`)
+	n++
+	want = append(want, publishHTTP(t, s, "demo.sw.c", "rec", map[string]int{"n": n}))
+	browser.WaitFor(t, ctx, gotExactly(want), clientState, demoWait)
+	if got := browser.Eval[[]string](t, ctx, `h.unsubscribe('demo.sw.c')`); !slices.Equal(got, []string{"demo.sw.b"}) {
+		t.Fatalf("unsubscribe applied %v, want [demo.sw.b]", got)
+	}
+	publishHTTP(t, s, "demo.sw.c", "rec", map[string]int{"n": -1})
+	if got := browser.Eval[string](t, ctx, `h.connectionId`); got != connID {
+		t.Fatalf("connection id changed from %s to %s: subscribe/unsubscribe reconnected", connID, got)
+	}
+
 	stale := func() { publishHTTP(t, s, "demo.sw.a", "rec", map[string]int{"n": -1}) }
 	want = append(want, killEachReplica(t, s, "demo.sw.b", &n, stale)...)
 	finish(t, s, ctx, "demo.sw.b", &n, want)

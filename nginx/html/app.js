@@ -8,6 +8,8 @@ const TICKER = 'ticker';
 const MAX_MESSAGES = 200;
 const MAX_TICKS = 8;
 const TICKER_LIMIT = 120; // a started ticker stops by itself after this many ticks
+const HISTORY_PAGES = 10;
+const MAX_HISTORY = 50;
 
 const $ = (id) => document.getElementById(id);
 const roomChannel = (room) => `chat.${room}`;
@@ -70,11 +72,21 @@ async function switchRoom(next) {
 
 // loadHistory fills in what was said in a room before we joined it.
 async function loadHistory(r) {
+  // History pages run oldest first; walk a bounded number of pages and keep
+  // the newest messages.
   try {
-    const res = await fetch(`/api/v1/channels/${roomChannel(r)}/events?limit=50`);
-    if (!res.ok) return;
-    const body = await res.json();
-    const list = Array.isArray(body) ? body : body.events || [];
+    let list = [];
+    let after = '';
+    for (let page = 0; page < HISTORY_PAGES; page++) {
+      const q = new URLSearchParams({ limit: '100' });
+      if (after) q.set('after', after);
+      const res = await fetch(`/api/v1/channels/${roomChannel(r)}/events?${q}`);
+      if (!res.ok) return;
+      const body = await res.json();
+      list = list.concat(body.events || []).slice(-MAX_HISTORY);
+      if (!body.next) break;
+      after = body.next;
+    }
     for (const ev of list) if (ev.type === 'chat') addMessage(ev);
   } catch {
     // history is a nicety; the live stream is what matters
