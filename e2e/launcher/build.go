@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Binary names inside a build directory (go build names them after their
@@ -67,7 +68,8 @@ func sharedBuild(ctx context.Context, root string) (string, error) {
 	if shared.dir != "" {
 		return shared.dir, nil
 	}
-	dir, err := os.MkdirTemp("", "herald-bin-")
+	removeOrphanBuilds()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("herald-bin-%d-", os.Getpid()))
 	if err != nil {
 		return "", err
 	}
@@ -77,6 +79,23 @@ func sharedBuild(ctx context.Context, root string) (string, error) {
 	}
 	shared.dir = dir
 	return dir, nil
+}
+
+// removeOrphanBuilds deletes the shared builds of processes that ended
+// without RemoveBuilds (a killed test binary, a tool that forgot), so they do
+// not pile up in the temp directory.
+func removeOrphanBuilds() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "herald-bin-*"))
+	for _, d := range dirs {
+		var pid int
+		if _, err := fmt.Sscanf(filepath.Base(d), "herald-bin-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		// Signal 0 checks existence: ESRCH means the owner is gone.
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 // RemoveBuilds deletes the shared build; call it from TestMain after m.Run.

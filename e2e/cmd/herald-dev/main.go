@@ -1,0 +1,93 @@
+// Command herald-dev runs Herald's whole stack on this machine without Docker
+// (what scripts/dev starts): an embedded NATS server with JetStream, the api,
+// two stream replicas and the system nginx with the same template as
+// docker-compose.yml, in the foreground on http://127.0.0.1:8080. Ctrl-C stops
+// everything. It installs nothing: without nginx it says how to get it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/herald-push/herald/e2e/launcher"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "herald-dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("herald-dev", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address nginx listens on (the one origin to open)")
+	replicas := fs.Int("replicas", 2, "stream replicas")
+	html := fs.String("html", "", "directory served at / (default: the repository's nginx/html)")
+	cors := fs.String("cors", "http://localhost:3000 http://127.0.0.1:3000", "space-separated origins allowed to call the API and stream cross-origin")
+	data := fs.String("data", "", "directory for logs and the NATS store, kept after exit (default: a temporary one, removed)")
+	nginx := fs.String("nginx", "", "nginx binary (default: nginx on PATH or in /usr/sbin)")
+	quiet := fs.Bool("quiet", false, "do not copy the services' logs to the terminal")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	nginxPath, err := launcher.FindNginx(*nginx)
+	if err != nil {
+		return err
+	}
+	// A clear word now beats nginx's bind error later.
+	if ln, err := net.Listen("tcp", *addr); err != nil {
+		return fmt.Errorf("%s is not free (%v): stop what uses it or pass -addr 127.0.0.1:8090", *addr, err)
+	} else {
+		ln.Close()
+	}
+
+	opts := launcher.Options{
+		Dir:         *data,
+		Addr:        *addr,
+		Replicas:    *replicas,
+		HTMLRoot:    *html,
+		CORSOrigins: strings.Fields(*cors),
+		Nginx:       nginxPath,
+	}
+	if !*quiet {
+		opts.Echo = out
+	}
+	fmt.Fprintln(out, "herald-dev: building the api and stream binaries and starting NATS, api, stream ×", *replicas, "and nginx…")
+	defer launcher.RemoveBuilds()
+	s, err := launcher.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nHerald is running. Open the first address; Ctrl-C stops everything.")
+	fmt.Fprintf(tw, "  demo page + API + stream (nginx)\t%s/\n", s.BaseURL)
+	fmt.Fprintf(tw, "  api (direct)\t%s  (/healthz /readyz /metrics)\n", s.APIURL)
+	for i, u := range s.StreamURLs {
+		fmt.Fprintf(tw, "  stream replica %d (direct)\t%s\n", i, u)
+	}
+	fmt.Fprintf(tw, "  nats (JetStream)\t%s\n", s.NATSURL)
+	fmt.Fprintf(tw, "  logs\t%s\n", strings.Join(s.LogFiles(), "\n\t"))
+	fmt.Fprintln(tw, "\nTry it:")
+	fmt.Fprintf(tw, "  curl -N '%s/stream?channel=news'\n", s.BaseURL)
+	fmt.Fprintf(tw, "  curl -X POST -H 'Content-Type: application/json' -d '{\"data\":{\"hello\":\"world\"}}' %s/api/v1/channels/news/events\n", s.BaseURL)
+	tw.Flush()
+
+	<-ctx.Done()
+	fmt.Fprintln(out, "\nherald-dev: stopping…")
+	return s.Close()
+}
