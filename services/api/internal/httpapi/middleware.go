@@ -41,12 +41,22 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		case "/healthz", "/readyz", "/metrics":
 			level = slog.LevelDebug // probes every few seconds would drown the log
 		}
-		s.Log.Log(req.Context(), level, "request",
-			"request_id", logging.RequestID(req.Context()),
-			"method", req.Method, "path", req.URL.Path, "route", route,
-			"status", res.Status, "bytes_out", res.Size,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000,
-			"remote", c.RealIP())
+		if !s.Log.Enabled(req.Context(), level) {
+			return nil
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", logging.RequestID(req.Context())),
+			slog.String("method", req.Method), slog.String("path", req.URL.Path), slog.String("route", route),
+			slog.Int("status", res.Status), slog.Int64("bytes_out", res.Size),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			// The peer is nginx in production; X-Forwarded-For is logged
+			// as given, never trusted for anything.
+			slog.String("remote", req.RemoteAddr),
+		}
+		if xff := req.Header.Get("X-Forwarded-For"); xff != "" {
+			attrs = append(attrs, slog.String("forwarded_for", xff))
+		}
+		s.Log.LogAttrs(req.Context(), level, "request", attrs...)
 		return nil
 	}
 }
