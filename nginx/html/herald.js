@@ -93,7 +93,9 @@ export class Herald {
     this._channels = uniq(opts.channels || []);
     this._lastId = opts.lastEventId != null && opts.lastEventId !== '' ? String(opts.lastEventId) : null;
     this._cred = !!opts.withCredentials;
-    this._listeners = new Map();
+    this._life = new Map(); // lifecycle name → Set(fn)
+    this._byType = new Map(); // event type → Set(fn)
+    this._all = new Set(); // '*'
     this._esTypes = new Set(['message', SYS_CONNECTED, SYS_SUBSCRIBED, SYS_GAP]);
     for (const t of opts.types || []) this._esTypes.add(t);
     this._es = null;
@@ -107,7 +109,6 @@ export class Herald {
     this._ctl = Promise.resolve();
     this._ctlPending = 0;
     this._closed = false;
-    this._handlers = new Map();
     this._open();
   }
 
@@ -127,16 +128,17 @@ export class Herald {
    * @returns {() => void}
    */
   on(name, fn) {
-    let key = name;
-    if (name.startsWith('event:')) key = name.slice(6);
-    else if (LIFECYCLE.has(name)) key = '@' + name;
-    if (!this._listeners.has(key)) this._listeners.set(key, new Set());
-    this._listeners.get(key).add(fn);
-    if (!key.startsWith('@') && key !== '*' && !this._esTypes.has(key)) {
-      this._esTypes.add(key);
-      if (this._es) this._listen(this._es, key);
+    if (name === '*') {
+      this._all.add(fn);
+      return () => this._all.delete(fn);
     }
-    return () => this._listeners.get(key)?.delete(fn);
+    if (LIFECYCLE.has(name)) return addTo(this._life, name, fn);
+    const type = name.startsWith('event:') ? name.slice(6) : name;
+    if (!this._esTypes.has(type)) {
+      this._esTypes.add(type);
+      if (this._es) this._listen(this._es, type);
+    }
+    return addTo(this._byType, type, fn);
   }
 
   /**
@@ -277,10 +279,10 @@ export class Herald {
     switch (type) {
       case SYS_CONNECTED: return this._onConnected(payload);
       case SYS_SUBSCRIBED:
-        this._emit('@subscribed', { connectionId: this._connId, channels: payload.channels || [] });
+        this._emit(this._life.get('subscribed'), { connectionId: this._connId, channels: payload.channels || [] });
         return;
       case SYS_GAP:
-        this._emit('@gap', { after: String(payload.after), firstAvailable: String(payload.first_available) });
+        this._emit(this._life.get('gap'), { after: String(payload.after), firstAvailable: String(payload.first_available) });
         return;
     }
     const id = e.lastEventId;
@@ -296,8 +298,8 @@ export class Herald {
       time: payload.time,
     };
     if (this._resume) this._countResume();
-    this._emit(ev.type, ev);
-    this._emit('*', ev);
+    this._emit(this._byType.get(ev.type), ev);
+    this._emit(this._all, ev);
   }
 
   _onConnected(p) {
@@ -308,10 +310,10 @@ export class Herald {
     // predate a local change made while disconnected; bring it up to date.
     const serverSet = p.channels || this._urlChannels;
     this._setState('open');
-    this._emit('@connected', { connectionId: this._connId, channels: serverSet.slice(), reconnect });
+    this._emit(this._life.get('connected'), { connectionId: this._connId, channels: serverSet.slice(), reconnect });
     if (reconnect) this._startResume();
     if (!sameSet(serverSet, this._channels) && this._ctlPending === 0) {
-      this._sync().catch((err) => this._emit('@error', err));
+      this._sync().catch((err) => this._emit(this._life.get('error'), err));
     }
   }
 
@@ -321,7 +323,7 @@ export class Herald {
     const done = () => {
       if (this._resume !== r) return;
       this._endResume();
-      this._emit('@resumed', { missed: r.missed, after: r.after });
+      this._emit(this._life.get('resumed'), { missed: r.missed, after: r.after });
     };
     r.done = done;
     r.quiet = setTimeout(done, RESUME_QUIET_MS);
@@ -394,11 +396,10 @@ export class Herald {
   _setState(s) {
     if (this._state === s) return;
     this._state = s;
-    this._emit('@state', s, { attempt: this._attempt, connectionId: this._connId });
+    this._emit(this._life.get('state'), s, { attempt: this._attempt, connectionId: this._connId });
   }
 
-  _emit(key, ...args) {
-    const set = this._listeners.get(key);
+  _emit(set, ...args) {
     if (!set) return;
     for (const fn of [...set]) {
       try {
@@ -409,6 +410,12 @@ export class Herald {
       }
     }
   }
+}
+
+function addTo(map, key, fn) {
+  if (!map.has(key)) map.set(key, new Set());
+  map.get(key).add(fn);
+  return () => map.get(key).delete(fn);
 }
 
 function uniq(list) {
