@@ -77,6 +77,9 @@ func noteFor(r *scenario.Result) string {
 		parts = append(parts, fmt.Sprintf("dropped %d, caught up %d/%d, catch-up p50 %.0f ms max %.0f ms",
 			rr.Dropped, rr.CaughtUp, rr.CaughtUp+rr.NotCaughtUp, rr.CatchUp.P50, rr.CatchUp.Max))
 	}
+	if r.DrainTimedOut {
+		parts = append(parts, fmt.Sprintf("still delivering when the %.0f s drain bound hit: \"lost\" includes late events", r.Options.Drain.Seconds()))
+	}
 	if r.PublishErrors > 0 {
 		parts = append(parts, fmt.Sprintf("%d publish errors", r.PublishErrors))
 	}

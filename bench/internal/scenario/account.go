@@ -20,21 +20,33 @@ func (r *run) expected(ps *pubState) uint64 {
 	return n
 }
 
-// drain waits until every expected event has arrived, or Drain passes.
+// drain waits until every expected event has arrived, or nothing has
+// arrived for DrainIdle (the rest is not coming: lost), or Drain passes (a
+// server still delivering then is reported late, and what is missing lost).
 func (r *run) drain(ctx context.Context, ps *pubState) {
 	want := int64(r.expected(ps))
 	start := time.Now()
 	deadline := start.Add(r.o.Drain)
-	for r.sh.Received.Load() < want && time.Now().Before(deadline) && ctx.Err() == nil {
+	last, lastAt := r.sh.Received.Load(), start
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		got := r.sh.Received.Load()
+		done := got >= want
+		if r.o.Scenario == Resume {
+			// Stragglers still reconnecting must get their chance too.
+			done = done && r.sh.CaughtUp.Load() >= int64(len(r.subs))
+		}
+		if done {
+			break
+		}
+		if got != last {
+			last, lastAt = got, time.Now()
+		} else if time.Since(lastAt) > r.o.DrainIdle {
+			break
+		}
 		wait(ctx, 20*time.Millisecond)
 	}
-	if r.o.Scenario == Resume {
-		// Stragglers still reconnecting must get their chance too.
-		for r.sh.CaughtUp.Load() < int64(len(r.subs)) && time.Now().Before(deadline) && ctx.Err() == nil {
-			wait(ctx, 20*time.Millisecond)
-		}
-	}
 	r.res.DrainWait = time.Since(start).Seconds()
+	r.res.DrainTimedOut = !time.Now().Before(deadline)
 }
 
 // account totals the ledgers once every subscriber has stopped.

@@ -31,15 +31,19 @@ type Options struct {
 	Wildcard        bool          `json:"wildcard"` // channels scenario: every subscriber uses prefix.* instead of one channel
 	Rate            float64       `json:"rate"`     // events/s over all channels
 	Duration        time.Duration `json:"duration_ns"`
-	Drain           time.Duration `json:"drain_ns"` // max wait for stragglers after the last publish
+	Drain           time.Duration `json:"drain_ns"`      // max wait for stragglers after the last publish
+	DrainIdle       time.Duration `json:"drain_idle_ns"` // stop draining after this long with no event at all
 	ConnectTimeout  time.Duration `json:"connect_timeout_ns"`
 	DialConcurrency int           `json:"dial_concurrency"`
 	SourceIPs       int           `json:"source_ips"` // subscribers spread over 127.0.0.1..127.0.0.N
 	ReadyEvent      string        `json:"ready_event"`
 	MaxRetry        time.Duration `json:"max_retry_ns"`
-	PublishWorkers  int           `json:"publish_workers"`
-	Settle          time.Duration `json:"settle_ns"`  // idle: wait before reading memory
-	KillAt          time.Duration `json:"kill_at_ns"` // resume: when, after publishing starts
+	// NoReconnect makes a dropped subscriber stay down (a browser would
+	// reconnect and resume; by default the bench does too).
+	NoReconnect    bool          `json:"no_reconnect"`
+	PublishWorkers int           `json:"publish_workers"`
+	Settle         time.Duration `json:"settle_ns"`  // idle: wait before reading memory
+	KillAt         time.Duration `json:"kill_at_ns"` // resume: when, after publishing starts
 	// Kill stops a stream process for the resume scenario.
 	Kill       func() error  `json:"-"`
 	ServerPIDs []int         `json:"server_pids"`
@@ -98,6 +102,9 @@ func (o *Options) Validate() error {
 	}
 	if o.DialConcurrency < 1 {
 		o.DialConcurrency = 1
+	}
+	if o.DrainIdle <= 0 {
+		o.DrainIdle = 3 * time.Second
 	}
 	if o.PublishWorkers < 1 {
 		o.PublishWorkers = 1

@@ -83,6 +83,9 @@ type Result struct {
 	Disconnects  int64       `json:"disconnects"`
 	Reconnects   int64       `json:"reconnects"`
 	DrainWait    float64     `json:"drain_wait_s"`
+	// DrainTimedOut: events were still arriving when the drain bound hit, so
+	// part of Lost is really "later than the drain bound".
+	DrainTimedOut bool `json:"drain_timed_out"`
 
 	Servers          []Server `json:"servers"`
 	IdleBytesPerConn float64  `json:"idle_rss_bytes_per_conn,omitempty"`

@@ -93,7 +93,7 @@ func (r *run) connect(ctx context.Context, wg *sync.WaitGroup, tick *ticker) err
 		}
 		r.subs[i] = &client.Subscriber{ID: i, Ledger: ledger.NewSub(ch, n), Opts: client.Options{
 			URL: u, LocalIP: net.IPv4(127, 0, 0, byte(1+i%o.SourceIPs)), ReadyType: o.ReadyEvent,
-			MaxRetry: o.MaxRetry, Reconnect: o.Scenario == Resume,
+			MaxRetry: o.MaxRetry, Reconnect: !o.NoReconnect,
 		}}
 	}
 	deadline := time.NewTimer(o.ConnectTimeout)
@@ -112,7 +112,7 @@ func (r *run) connect(ctx context.Context, wg *sync.WaitGroup, tick *ticker) err
 			go func() {
 				defer wg.Done()
 				s.Run(ctx, r.sh, ready)
-				if !s.IsReady {
+				if !s.IsReady && ctx.Err() == nil {
 					failed <- s.ID
 				}
 			}()
