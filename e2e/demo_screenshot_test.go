@@ -70,6 +70,18 @@ func TestDemoScreenshots(t *testing.T) {
 		demoState, demoWait)
 	desktop := screenshot(t, ctx, "demo-desktop.png")
 
+	// The page's own ticker publishes from the browser, once a second.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#ticker-toggle"))); err != nil {
+		t.Fatal(err)
+	}
+	browser.WaitFor(t, ctx, `heraldDemo.received.filter((e) => e.channel === 'ticker').length >= 7`, demoState, demoWait)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#ticker-toggle"))); err != nil {
+		t.Fatal(err)
+	}
+	if label := browser.Eval[string](t, ctx, `document.getElementById('ticker-toggle').textContent`); label != "Start ticker" {
+		t.Fatalf("ticker button says %q after stopping, want \"Start ticker\"", label)
+	}
+
 	// Cut the stream (each replica in turn, whichever held it) while the
 	// others keep chatting; the page resumes and says so.
 	for i := range len(s.StreamURLs) {

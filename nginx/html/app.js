@@ -28,10 +28,13 @@ window.heraldDemo = { herald: h, received, switchRoom, get room() { return room;
 
 // ---- stream ----
 
+let everOpen = false;
 h.on('state', (state) => {
   const badge = $('state');
   badge.dataset.state = state;
-  badge.textContent = { connecting: 'connecting…', open: 'live', closed: 'closed' }[state] || state;
+  if (state === 'open') everOpen = true;
+  const connecting = everOpen ? 'reconnecting…' : 'connecting…';
+  badge.textContent = { connecting, open: 'live', closed: 'closed' }[state] || state;
   renderMeta();
 });
 h.on('connected', ({ channels }) => {
