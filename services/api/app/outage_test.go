@@ -46,7 +46,8 @@ func TestNATSOutage(t *testing.T) {
 	if r := e.do("GET", "/healthz", "", ""); r.status != 200 {
 		t.Errorf("healthz while down: %d", r.status)
 	}
-	if r := e.do("GET", "/api/v1/connections/c/channels", "", ""); r.status != 503 {
+	if r := e.do("GET", "/api/v1/connections/c/channels", "", ""); r.status != 503 ||
+		r.body != problemBody(503, "NATS is unavailable; retry shortly") || r.header.Get("Retry-After") != "1" {
 		t.Errorf("control while down: %d %s", r.status, r.body)
 	}
 

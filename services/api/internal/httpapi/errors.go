@@ -36,8 +36,10 @@ func (s *server) toProblem(err error, c echo.Context) *problem.Problem {
 		return p
 	case errors.Is(err, store.ErrTooLarge):
 		return problem.New(http.StatusRequestEntityTooLarge, "the event is larger than the event store accepts")
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, control.ErrUnavailable):
+	case errors.Is(err, store.ErrUnavailable):
 		return unavailable("the event store is unavailable; retry (with the same Idempotency-Key) shortly")
+	case errors.Is(err, control.ErrUnavailable):
+		return unavailable("NATS is unavailable; retry shortly")
 	case errors.Is(err, control.ErrNotFound):
 		return problem.New(http.StatusNotFound, "no live connection with this id")
 	case errors.Is(err, control.ErrBadReply):
