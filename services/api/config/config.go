@@ -80,9 +80,14 @@ func Load(args []string) (Config, *viper.Viper, error) {
 	return cfg, v, err
 }
 
-// Default returns the configuration with every key at its default.
+// Default returns the configuration with every key at its default,
+// ignoring the environment, so tests get the same values everywhere.
 func Default() Config {
-	cfg, _, err := Load(nil)
+	v := viper.New()
+	for _, k := range Keys() {
+		v.SetDefault(k.Name, k.Default)
+	}
+	cfg, err := FromViper(v)
 	if err != nil {
 		// The defaults are constants checked by the tests.
 		panic(fmt.Sprintf("default api config is invalid: %v", err))

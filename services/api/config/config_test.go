@@ -11,6 +11,7 @@ import (
 )
 
 func TestDefault(t *testing.T) {
+	t.Setenv("HERALD_API_BATCH_MAX", "7") // Default ignores the environment
 	got := config.Default()
 	want := config.Config{
 		HTTPAddr: ":8081", NATSURL: "nats://127.0.0.1:4222", LogLevel: "info", LogFormat: "json",
