@@ -77,7 +77,8 @@ export function connect(baseUrl, opts) {
  * - `'subscribed'` fn({connectionId, channels}) after a channel change took effect.
  * - `'gap'` fn({after, firstAvailable}): the resume point was older than what
  *   the server retains; events between them are lost.
- * - `'resumed'` fn({missed, after}) after a reconnect: `missed` is how many
+ * - `'resumed'` fn({missed, after}) after a reconnect (or a first connect
+ *   given opts.lastEventId): `missed` is how many
  *   events arrived in the burst right after reconnecting (until the stream was
  *   quiet for 300 ms, at most 3 s) — the replay of what was missed; a live
  *   event that happens to land in that burst is counted too.
@@ -311,7 +312,8 @@ export class Herald {
     const serverSet = p.channels || this._urlChannels;
     this._setState('open');
     this._emit(this._life.get('connected'), { connectionId: this._connId, channels: serverSet.slice(), reconnect });
-    if (reconnect) this._startResume();
+    // A first connect given a lastEventId is a resume too (e.g. after a reload).
+    if (reconnect || this._lastId !== null) this._startResume();
     if (!sameSet(serverSet, this._channels) && this._ctlPending === 0) {
       this._sync().catch((err) => this._emit(this._life.get('error'), err));
     }
