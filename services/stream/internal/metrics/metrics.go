@@ -1,0 +1,56 @@
+// Package metrics holds the stream service's own Prometheus collectors (the
+// hub registers its fan-out collectors itself). Every name starts with
+// herald_stream_ and is registered on the app's own registry, never the
+// global one, so several apps can run in one test process.
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the service-level collectors.
+type Metrics struct {
+	Requests       *prometheus.CounterVec // result: ok, bad_request, unavailable
+	Disconnects    *prometheus.CounterVec // reason: client, slow, shutdown, lifetime, error
+	Replays        *prometheus.CounterVec // source: none, ring, jetstream
+	ReplayedEvents prometheus.Counter
+	Gaps           prometheus.Counter
+	ConsumerSeq    prometheus.Gauge
+	ConsumerStarts prometheus.Counter
+	DecodeErrors   prometheus.Counter
+	Control        *prometheus.CounterVec // status: ok, invalid_channel, ...
+}
+
+// New builds the collectors and registers them on reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_stream_requests_total", Help: "GET /stream requests by result.",
+		}, []string{"result"}),
+		Disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_stream_disconnects_total", Help: "Streams ended, by reason.",
+		}, []string{"reason"}),
+		Replays: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_stream_replays_total", Help: "Resumes by where the missed events came from.",
+		}, []string{"source"}),
+		ReplayedEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_stream_replayed_events_total", Help: "Events sent by resumes.",
+		}),
+		Gaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_stream_gaps_total", Help: "Resumes from an id older than what is retained.",
+		}),
+		ConsumerSeq: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_stream_consumer_last_seq", Help: "Stream sequence of the last event the consumer fanned out.",
+		}),
+		ConsumerStarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_stream_consumer_starts_total", Help: "Times the JetStream consumer was (re)created.",
+		}),
+		DecodeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herald_stream_decode_errors_total", Help: "Stored messages that were not a valid event and were skipped.",
+		}),
+		Control: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_stream_control_requests_total", Help: "Channel-change requests answered, by status.",
+		}, []string{"status"}),
+	}
+	reg.MustRegister(m.Requests, m.Disconnects, m.Replays, m.ReplayedEvents, m.Gaps,
+		m.ConsumerSeq, m.ConsumerStarts, m.DecodeErrors, m.Control)
+	return m
+}
