@@ -50,6 +50,8 @@ type config struct {
 	replicas    int
 	timeout     time.Duration
 	perf        bool
+	quietCores  float64
+	quietWait   time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (*config, error) {
@@ -87,6 +89,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.via, "via", "nginx", "with --launch: nginx (the front door) or direct (stream replica 0)")
 	fs.IntVar(&c.replicas, "replicas", 0, "with --launch: stream replicas (default 1 direct, 2 via nginx)")
 	fs.BoolVar(&c.perf, "perf", false, "profile the first server pid with Linux perf while publishing (reports in --out)")
+	fs.Float64Var(&c.quietCores, "quiet-cores", 0, "before each run, wait until the rest of the machine uses less than this many cores (0: don't wait)")
+	fs.DurationVar(&c.quietWait, "quiet-wait", 10*time.Minute, "longest wait for --quiet-cores; the run then goes ahead and its note shows the load")
 	fs.DurationVar(&c.timeout, "timeout", 0, "hard bound on the whole invocation (default: sum of the runs' bounds + 2m)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -128,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runs := len(c.subscribers) * len(c.rates)
 	if c.timeout == 0 {
 		o.Subscribers, o.Rate = c.subscribers[0], c.rates[0]
-		c.timeout = time.Duration(runs)*(o.Timeout()+5*time.Second) + 2*time.Minute
+		c.timeout = time.Duration(runs)*(o.Timeout()+5*time.Second+c.quietWait) + 2*time.Minute
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -189,6 +193,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			ro.Subscribers, ro.Rate = n, rate
 			ro.Prefix = fmt.Sprintf("bench.%s-%d", stamp, k)
 			k++
+			if c.quietCores > 0 {
+				waitQuiet(ctx, c.quietCores, c.quietWait, stderr)
+			}
 			res, err := scenario.Run(ctx, ro)
 			if res != nil {
 				results = append(results, res)
@@ -276,4 +283,38 @@ func floats(s string) ([]float64, error) {
 		return nil, errors.New("at least one value needed")
 	}
 	return out, nil
+}
+
+// waitQuiet polls the machine's CPU use in 3 s windows until it is below
+// cores or max has passed. Nothing of the bench runs meanwhile, and an idle
+// stack uses next to nothing, so this is the other engineers' load.
+func waitQuiet(ctx context.Context, cores float64, max time.Duration, stderr io.Writer) {
+	deadline := time.Now().Add(max)
+	for {
+		a, err := procstat.ReadMachine()
+		if err != nil {
+			return
+		}
+		t := time.NewTimer(3 * time.Second)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		b, err := procstat.ReadMachine()
+		if err != nil {
+			return
+		}
+		busy := (b.Busy - a.Busy) / 3
+		if busy < cores {
+			fmt.Fprintf(stderr, "herald-bench: machine quiet enough (%.2f cores busy)\n", busy)
+			return
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(stderr, "herald-bench: still %.2f cores busy after %v; running anyway\n", busy, max)
+			return
+		}
+		fmt.Fprintf(stderr, "herald-bench: waiting for a quieter machine (%.2f cores busy, want < %.2f)\n", busy, cores)
+	}
 }

@@ -145,3 +145,42 @@ func ListenerPIDs(port int) ([]int, error) {
 	}
 	return pids, nil
 }
+
+// Machine is the machine-wide CPU time from /proc/stat, in seconds summed
+// over all cores: with a server's and the bench's own CPU it tells how much
+// the rest of the machine (other engineers' work) took during a run.
+type Machine struct {
+	Busy, Total float64
+}
+
+// ReadMachine reads the first line of /proc/stat.
+func ReadMachine() (Machine, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return Machine{}, err
+	}
+	return parseMachine(b)
+}
+
+func parseMachine(b []byte) (Machine, error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 5 || string(f[0]) != "cpu" {
+		return Machine{}, fmt.Errorf("parsing /proc/stat: unexpected %q", line)
+	}
+	var m Machine
+	// user nice system idle iowait irq softirq steal [guest guest_nice]:
+	// guest time is already inside user and nice, so stop at steal.
+	for i, v := range f[1:min(len(f), 9)] {
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			return Machine{}, fmt.Errorf("parsing /proc/stat: %w", err)
+		}
+		s := float64(n) / ticksPerSecond
+		m.Total += s
+		if i != 3 && i != 4 { // idle, iowait
+			m.Busy += s
+		}
+	}
+	return m, nil
+}

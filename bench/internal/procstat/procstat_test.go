@@ -79,3 +79,19 @@ func TestListenerPIDsFindsAChild(t *testing.T) {
 		t.Fatalf("pids = %v, want [%d]", pids, cmd.Process.Pid)
 	}
 }
+
+func TestParseMachine(t *testing.T) {
+	m, err := parseMachine([]byte("cpu  100 20 30 400 50 6 4 0 10 0\ncpu0 1 2 3 4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Busy != 1.6 || m.Total != 6.1 {
+		t.Fatalf("busy %v total %v, want 1.6 6.1", m.Busy, m.Total)
+	}
+	if _, err := parseMachine([]byte("intr 1 2 3")); err == nil {
+		t.Fatal("garbage accepted")
+	}
+	if _, err := ReadMachine(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -38,8 +38,8 @@ func ReadJSON(path string) ([]*scenario.Result, error) {
 // Markdown writes one table row per run.
 func Markdown(w io.Writer, results []*scenario.Result) error {
 	var b strings.Builder
-	b.WriteString("| scenario | via | subs | ev/s | events | delivered/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | connect p99 ms | lost | dup | id dup | reconnects | server CPU | server RSS | bench CPU | note |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| scenario | via | subs | ev/s | events | delivered/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | connect p99 ms | lost | dup | id dup | reconnects | server CPU | server RSS | bench CPU | others' CPU | note |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range results {
 		o := r.Options
 		name := o.Scenario
@@ -60,9 +60,9 @@ func Markdown(w io.Writer, results []*scenario.Result) error {
 		if o.Scenario == scenario.Idle {
 			rate = "–"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %d | %d | %d | %d | %.2f | %s | %.2f | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %d | %d | %d | %d | %.2f | %s | %.2f | %.2f | %s |\n",
 			name, o.Label, o.Subscribers, rate, r.Published, r.DeliveredPS, r.Latency.P50, r.Latency.P90, r.Latency.P99,
-			r.Latency.P999, r.Latency.Max, r.ConnectTime.P99, r.Lost, r.Duplicates, r.IDDuplicates, r.Reconnects, cpu, mib(rss), r.BenchCPU, note)
+			r.Latency.P999, r.Latency.Max, r.ConnectTime.P99, r.Lost, r.Duplicates, r.IDDuplicates, r.Reconnects, cpu, mib(rss), r.BenchCPU, r.OtherCPU, note)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

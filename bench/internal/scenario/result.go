@@ -35,7 +35,8 @@ type Tick struct {
 	ServerCPU float64 `json:"server_cpu_cores"`
 	ServerRSS uint64  `json:"server_rss_bytes"`
 	BenchCPU  float64 `json:"bench_cpu_cores"`
-	P99       float64 `json:"p99_ms"` // latency of the events received during this second
+	OtherCPU  float64 `json:"other_cpu_cores"` // everything on the machine but the servers and the bench
+	P99       float64 `json:"p99_ms"`          // latency of the events received during this second
 	Max       float64 `json:"max_ms"`
 }
 
@@ -91,6 +92,9 @@ type Result struct {
 	IdleBytesPerConn float64  `json:"idle_rss_bytes_per_conn,omitempty"`
 	ClientRSS        uint64   `json:"bench_rss_bytes"`
 	BenchCPU         float64  `json:"bench_cpu_cores_while_publishing"`
+	// OtherCPU is what the rest of the machine used meanwhile (cores): the
+	// noise this run competed with.
+	OtherCPU float64 `json:"other_cpu_cores_while_publishing"`
 
 	// MetricsBefore/After are the servers' /metrics series (summed over
 	// replicas) before connecting and at the measurement point.

@@ -61,6 +61,7 @@ type ticker struct {
 	pubStart time.Time
 	pubCPU   []procstat.Sample
 	selfCPU  float64
+	machine  procstat.Machine
 	stopOnce sync.Once
 	quit     chan struct{}
 	done     chan struct{}
@@ -81,6 +82,7 @@ func (t *ticker) markPublish(at time.Time) {
 	t.r.res.PublishAt = at.Sub(t.start).Seconds()
 	t.pubCPU = t.r.servers.sample()
 	t.selfCPU = procstat.Read(os.Getpid()).CPU
+	t.machine, _ = procstat.ReadMachine()
 }
 
 func (t *ticker) stop() {
@@ -98,6 +100,13 @@ func (t *ticker) stop() {
 		r.res.Servers = r.servers.report(end, cpu)
 		if wall > 0 {
 			r.res.BenchCPU = (procstat.Read(os.Getpid()).CPU - t.selfCPU) / wall
+			var servers float64
+			for _, c := range cpu {
+				servers += c
+			}
+			if m, err := procstat.ReadMachine(); err == nil {
+				r.res.OtherCPU = max((m.Busy-t.machine.Busy)/wall-servers-r.res.BenchCPU, 0)
+			}
 		}
 	}
 }
@@ -111,6 +120,7 @@ func (t *ticker) loop() {
 	prev := t.r.servers.sample()
 	prevAt := time.Now()
 	prevSelf := procstat.Read(os.Getpid()).CPU
+	prevMachine, _ := procstat.ReadMachine()
 	for {
 		select {
 		case <-t.quit:
@@ -129,13 +139,15 @@ func (t *ticker) loop() {
 			}
 			self := procstat.Read(os.Getpid()).CPU
 			benchCPU := (self - prevSelf) / now.Sub(prevAt).Seconds()
-			prev, prevAt, prevSelf = cur, now, self
+			m, _ := procstat.ReadMachine()
+			other := max((m.Busy-prevMachine.Busy)/now.Sub(prevAt).Seconds()-cpu-benchCPU, 0)
+			prev, prevAt, prevSelf, prevMachine = cur, now, self, m
 			var published int64
 			if ps := t.pub.Load(); ps != nil {
 				published = ps.done.Load()
 			}
 			tk := Tick{T: now.Sub(t.start).Seconds(), Connected: r.sh.Connected.Load(), Published: published,
-				Delivered: recv - lastRecv, ServerCPU: cpu, ServerRSS: rss, BenchCPU: benchCPU}
+				Delivered: recv - lastRecv, ServerCPU: cpu, ServerRSS: rss, BenchCPU: benchCPU, OtherCPU: other}
 			lastRecv = recv
 			r.res.Ticks = append(r.res.Ticks, tk)
 			lat := r.sh.Latency.Snapshot()
@@ -144,9 +156,9 @@ func (t *ticker) loop() {
 			tk.P99 = float64(win.Quantile(0.99)) / 1000
 			tk.Max = float64(win.Max()) / 1000
 			r.res.Ticks[len(r.res.Ticks)-1] = tk
-			fmt.Fprintf(r.o.Progress, "[%s %s n=%d r=%g] %5.0fs conn %d/%d pub %d recv %d (+%d/s) p99 %.1fms (last 1s %.1fms) max %.1fms reconn %d | server cpu %.2f rss %.0fMB | bench cpu %.2f\n",
+			fmt.Fprintf(r.o.Progress, "[%s %s n=%d r=%g] %5.0fs conn %d/%d pub %d recv %d (+%d/s) p99 %.1fms (last 1s %.1fms) max %.1fms reconn %d | server cpu %.2f rss %.0fMB | bench cpu %.2f | others cpu %.2f\n",
 				r.o.Scenario, r.o.Label, r.o.Subscribers, r.o.Rate, tk.T, r.sh.Ready.Load(), r.o.Subscribers, published, recv, tk.Delivered,
-				float64(lat.Quantile(0.99))/1000, tk.P99, float64(lat.Max())/1000, r.sh.Reconnects.Load(), cpu, float64(rss)/(1<<20), benchCPU)
+				float64(lat.Quantile(0.99))/1000, tk.P99, float64(lat.Max())/1000, r.sh.Reconnects.Load(), cpu, float64(rss)/(1<<20), benchCPU, other)
 		}
 	}
 }
