@@ -288,8 +288,8 @@ func floats(s string) ([]float64, error) {
 // waitQuiet polls the machine's CPU use in 3 s windows until it is below
 // cores or max has passed. Nothing of the bench runs meanwhile, and an idle
 // stack uses next to nothing, so this is the other engineers' load.
-func waitQuiet(ctx context.Context, cores float64, max time.Duration, stderr io.Writer) {
-	deadline := time.Now().Add(max)
+func waitQuiet(ctx context.Context, cores float64, limit time.Duration, stderr io.Writer) {
+	deadline := time.Now().Add(limit)
 	for {
 		a, err := procstat.ReadMachine()
 		if err != nil {
@@ -312,7 +312,7 @@ func waitQuiet(ctx context.Context, cores float64, max time.Duration, stderr io.
 			return
 		}
 		if time.Now().After(deadline) {
-			fmt.Fprintf(stderr, "herald-bench: still %.2f cores busy after %v; running anyway\n", busy, max)
+			fmt.Fprintf(stderr, "herald-bench: still %.2f cores busy after %v; running anyway\n", busy, limit)
 			return
 		}
 		fmt.Fprintf(stderr, "herald-bench: waiting for a quieter machine (%.2f cores busy, want < %.2f)\n", busy, cores)
