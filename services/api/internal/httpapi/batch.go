@@ -35,8 +35,9 @@ type batchResult struct {
 // publishBatch is POST /api/v1/events. Every event is validated before any
 // is published, so a bad batch stores nothing. Valid batches are published
 // in order; the answer is 201 when every event was stored (or was a
-// duplicate), 207 with per-event results when only some were, and a 503
-// problem when none were.
+// duplicate), 207 with per-event results when only some were (with
+// Retry-After when a failure is temporary), and the first failure's problem
+// when none were.
 func (s *server) publishBatch(c echo.Context) error {
 	if _, err := mediaType(c, mediaJSON); err != nil {
 		return err
@@ -102,7 +103,12 @@ func (s *server) publishBatch(c echo.Context) error {
 	case stored == 0:
 		return firstErr
 	}
-	c.Response().Header().Set("Retry-After", retryAfter)
+	for _, r := range out {
+		if r.Status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", retryAfter)
+			break
+		}
+	}
 	return writeJSON(c, http.StatusMultiStatus, map[string]any{"results": out})
 }
 
