@@ -63,7 +63,7 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// pathChannel returns the unescaped path parameter name (echo hands over the
+// pathParam returns the unescaped path parameter name (echo hands over the
 // raw, still percent-encoded path segment).
 func pathParam(c echo.Context, name string) (string, error) {
 	v, err := url.PathUnescape(c.Param(name))
