@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/herald-push/herald/bench/internal/scenario"
@@ -71,7 +72,20 @@ func Markdown(w io.Writer, results []*scenario.Result) error {
 func noteFor(r *scenario.Result) string {
 	var parts []string
 	if r.Options.Scenario == scenario.Idle {
-		parts = append(parts, fmt.Sprintf("%.0f B RSS/conn", r.IdleBytesPerConn))
+		s := fmt.Sprintf("%.0f B server RSS/conn", r.IdleBytesPerConn)
+		if len(r.IdlePerConnByName) > 1 {
+			var names []string
+			for n := range r.IdlePerConnByName {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			var by []string
+			for _, n := range names {
+				by = append(by, fmt.Sprintf("%s %.0f", n, r.IdlePerConnByName[n]))
+			}
+			s += " (" + strings.Join(by, " + ") + ")"
+		}
+		parts = append(parts, s)
 	}
 	if rr := r.Resume; rr != nil {
 		parts = append(parts, fmt.Sprintf("dropped %d, caught up %d/%d, catch-up p50 %.0f ms max %.0f ms",

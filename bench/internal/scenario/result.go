@@ -90,8 +90,10 @@ type Result struct {
 
 	Servers          []Server `json:"servers"`
 	IdleBytesPerConn float64  `json:"idle_rss_bytes_per_conn,omitempty"`
-	ClientRSS        uint64   `json:"bench_rss_bytes"`
-	BenchCPU         float64  `json:"bench_cpu_cores_while_publishing"`
+	// IdlePerConnByName splits it by process name (stream, nginx).
+	IdlePerConnByName map[string]float64 `json:"idle_rss_bytes_per_conn_by_process,omitempty"`
+	ClientRSS         uint64             `json:"bench_rss_bytes"`
+	BenchCPU          float64            `json:"bench_cpu_cores_while_publishing"`
 	// OtherCPU is what the rest of the machine used meanwhile (cores): the
 	// noise this run competed with.
 	OtherCPU float64 `json:"other_cpu_cores_while_publishing"`

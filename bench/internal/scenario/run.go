@@ -162,9 +162,11 @@ func (r *run) idle(ctx context.Context, tick *ticker) error {
 	r.res.MetricsAfter = scrape(ctx, r.o.MetricsURLs)
 	r.res.Servers = r.servers.report(after, nil)
 	var before, now uint64
+	r.res.IdlePerConnByName = map[string]float64{}
 	for _, s := range r.res.Servers {
 		before += s.RSSBefore
 		now += s.RSSAfter
+		r.res.IdlePerConnByName[s.Name] += (float64(s.RSSAfter) - float64(s.RSSBefore)) / float64(r.res.Connected)
 	}
 	r.res.IdleBytesPerConn = (float64(now) - float64(before)) / float64(r.res.Connected)
 	wait(ctx, r.o.Duration)
