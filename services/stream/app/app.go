@@ -1,0 +1,148 @@
+// Package app assembles the stream service: NATS connection, the ordered
+// consumer feeding the hub, the control-request registry and the HTTP routes
+// (/stream, /healthz, /readyz, /metrics). Tests and the e2e launcher run it
+// in-process exactly as cmd/stream does.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/herald-push/herald/services/kit/health"
+	"github.com/herald-push/herald/services/kit/httpserver"
+	"github.com/herald-push/herald/services/kit/natsconn"
+	"github.com/herald-push/herald/services/stream/config"
+	"github.com/herald-push/herald/services/stream/internal/consumer"
+	"github.com/herald-push/herald/services/stream/internal/control"
+	"github.com/herald-push/herald/services/stream/internal/httpapi"
+	"github.com/herald-push/herald/services/stream/internal/hub"
+	"github.com/herald-push/herald/services/stream/internal/metrics"
+	"github.com/herald-push/herald/services/stream/internal/replay"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// App is one stream service instance.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	nc       *nats.Conn
+	hub      *hub.Hub
+	consumer *consumer.Consumer
+	control  *control.Registry
+	handler  http.Handler
+
+	shutdown     context.Context // done when the HTTP server starts shutting down
+	stopAccepted context.CancelFunc
+}
+
+// New connects to NATS (in the background: NATS need not be up yet) and
+// builds the service. Run serves it.
+func New(cfg config.Config, log *slog.Logger) (*App, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := metrics.New(reg)
+
+	nc, err := natsconn.Connect(cfg.NATSURL, "herald-stream", log)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("creating jetstream context: %w", err)
+	}
+	h := hub.New(hub.Options{QueueSize: cfg.QueueSize, RingSize: cfg.RingSize, Metrics: hub.NewMetrics(reg)})
+	cons := consumer.New(js, h, cfg.RingSize, log, m)
+	ctl, err := control.New(nc, cfg.MaxChannels, log, m)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	shutdown, stop := context.WithCancel(context.Background())
+	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, shutdown: shutdown, stopAccepted: stop}
+
+	stream := &httpapi.Stream{
+		Opts: httpapi.Options{
+			Heartbeat:    cfg.Heartbeat,
+			Retry:        cfg.Retry,
+			MaxChannels:  cfg.MaxChannels,
+			MaxLifetime:  cfg.MaxLifetime,
+			WriteTimeout: cfg.WriteTimeout,
+			ReadyWait:    5 * time.Second,
+		},
+		Hub:      h,
+		Replay:   replay.New(js, h, cons.FirstSeq, log, m),
+		Control:  ctl,
+		Ready:    cons.Ready(),
+		Shutdown: shutdown,
+		Log:      log,
+		Metrics:  m,
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /stream", stream)
+	mux.HandleFunc("GET /healthz", health.Live)
+	mux.Handle("GET /readyz", health.Ready(
+		health.Check{Name: "nats", Func: func(context.Context) error { return natsconn.Check(nc) }},
+		health.Check{Name: "consumer", Func: cons.Check},
+		health.Check{Name: "shutdown", Func: func(context.Context) error {
+			if shutdown.Err() != nil {
+				return errors.New("shutting down")
+			}
+			return nil
+		}},
+	))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	a.handler = mux
+	return a, nil
+}
+
+// Handler serves every route. /stream needs Run to be running (it feeds the hub).
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Connections is the number of streams this instance serves now.
+func (a *App) Connections() int { return a.hub.Count() }
+
+// Run serves HTTP on ln until ctx is done, then takes the SIGTERM path: stop
+// accepting, tell every client to retry after a jittered delay, close the
+// streams, and stop the consumer and NATS, within sse.shutdown_grace. Run
+// closes ln and the NATS connection; an App runs once.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	cctx, stopConsumer := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := a.consumer.Run(cctx); err != nil {
+			a.log.Error("consumer", "err", err)
+		}
+	})
+	defer func() {
+		stopConsumer()
+		wg.Wait()
+		if err := a.control.Close(); err != nil {
+			a.log.Warn("closing control subscription", "err", err)
+		}
+		a.nc.Close()
+	}()
+
+	srv := httpserver.New(a.handler, a.log)
+	// Shutdown closes the listener, then calls this: every stream sends its
+	// retry frame and ends, so Shutdown's wait for idle connections is short.
+	srv.RegisterOnShutdown(a.stopAccepted)
+	a.log.Info("stream service listening", "addr", ln.Addr().String())
+	err := httpserver.Serve(ctx, srv, ln, a.cfg.ShutdownGrace)
+	a.stopAccepted() // also when Serve failed on its own
+	if err != nil {
+		return fmt.Errorf("serving http: %w", err)
+	}
+	a.log.Info("stream service stopped")
+	return nil
+}
