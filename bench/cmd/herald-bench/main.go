@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/herald-push/herald/bench/internal/procstat"
 	"github.com/herald-push/herald/bench/internal/report"
 	"github.com/herald-push/herald/bench/internal/scenario"
 	"github.com/herald-push/herald/bench/internal/target"
@@ -232,89 +230,4 @@ func cmpErr(first, err error) error {
 		return first
 	}
 	return err
-}
-
-// discover finds the processes listening on the SSE URL's port.
-func discover(sseURL string, stderr io.Writer) []int {
-	u, err := url.Parse(strings.ReplaceAll(sseURL, "{channel}", "x"))
-	if err != nil {
-		return nil
-	}
-	port, _ := strconv.Atoi(u.Port())
-	if port == 0 {
-		port = 80
-	}
-	pids, err := procstat.ListenerPIDs(port)
-	if err != nil {
-		fmt.Fprintf(stderr, "herald-bench: not measuring the server (%v); pass --server-pids\n", err)
-		return nil
-	}
-	return pids
-}
-
-func ints(s string) ([]int, error) {
-	var out []int
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		v, err := strconv.Atoi(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-func floats(s string) ([]float64, error) {
-	var out []float64
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("at least one value needed")
-	}
-	return out, nil
-}
-
-// waitQuiet polls the machine's CPU use in 3 s windows until it is below
-// cores or max has passed. Nothing of the bench runs meanwhile, and an idle
-// stack uses next to nothing, so this is the other engineers' load.
-func waitQuiet(ctx context.Context, cores float64, limit time.Duration, stderr io.Writer) {
-	deadline := time.Now().Add(limit)
-	for {
-		a, err := procstat.ReadMachine()
-		if err != nil {
-			return
-		}
-		t := time.NewTimer(3 * time.Second)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		b, err := procstat.ReadMachine()
-		if err != nil {
-			return
-		}
-		busy := (b.Busy - a.Busy) / 3
-		if busy < cores {
-			fmt.Fprintf(stderr, "herald-bench: machine quiet enough (%.2f cores busy)\n", busy)
-			return
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintf(stderr, "herald-bench: still %.2f cores busy after %v; running anyway\n", busy, limit)
-			return
-		}
-		fmt.Fprintf(stderr, "herald-bench: waiting for a quieter machine (%.2f cores busy, want < %.2f)\n", busy, cores)
-	}
 }
