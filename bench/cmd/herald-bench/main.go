@@ -180,6 +180,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.perf && len(o.ServerPIDs) > 0 {
 		p := &perfProfiler{pid: o.ServerPIDs[0], dir: c.out, stderr: stderr}
 		o.OnPublish = p.hook
+		defer p.wg.Wait()
 	}
 	stamp := strconv.FormatInt(time.Now().Unix(), 36)
 	var results []*scenario.Result

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -20,9 +21,12 @@ type perfProfiler struct {
 	dir    string
 	n      atomic.Int64
 	stderr io.Writer
+	wg     sync.WaitGroup // main waits, so reports are written before exit
 }
 
 func (p *perfProfiler) hook(ctx context.Context, d time.Duration) {
+	p.wg.Add(1)
+	defer p.wg.Done()
 	k := p.n.Add(1)
 	data := filepath.Join(p.dir, fmt.Sprintf("perf-%d.data", k))
 	secs := strconv.FormatFloat(d.Seconds(), 'f', 1, 64)
@@ -32,8 +36,11 @@ func (p *perfProfiler) hook(ctx context.Context, d time.Duration) {
 		return
 	}
 	for _, v := range []struct{ suffix, mode string }{{"flat", "--no-children"}, {"cumulative", "--children"}} {
-		out, err := exec.CommandContext(ctx, "perf", "report", "-i", data, "--stdio", v.mode, "-g", "none",
+		// Not ctx: the run may be over by now, and the report is still wanted.
+		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		out, err := exec.CommandContext(rctx, "perf", "report", "-i", data, "--stdio", v.mode, "-g", "none",
 			"--sort", "sym", "--percent-limit", "0.5").Output()
+		cancel()
 		if err != nil {
 			fmt.Fprintf(p.stderr, "herald-bench: perf report: %v\n", err)
 			return
