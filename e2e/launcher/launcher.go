@@ -302,7 +302,9 @@ func serverLines(addrs []string) string {
 func waitReady(ctx context.Context, p *proc, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
+	// No keep-alive: an idle probe connection would linger on the replica and
+	// count in StreamConnections.
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
 	last := "no answer"
