@@ -6,6 +6,7 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -199,7 +200,7 @@ func TestComposeNginx(t *testing.T) {
 
 	// The upstreams name real services on the ports those services listen on.
 	upstreams := map[string]string{"HERALD_API_UPSTREAM": "api", "HERALD_STREAM_UPSTREAMS": "stream"}
-	server := regexp.MustCompile(`server ([a-z0-9_-]+):([0-9]+);`)
+	server := regexp.MustCompile(`server ([a-z0-9_-]+):([0-9]+)( resolve)?;`)
 	for variable, want := range upstreams {
 		matches := server.FindAllStringSubmatch(e[variable], -1)
 		if len(matches) == 0 {
@@ -213,6 +214,17 @@ func TestComposeNginx(t *testing.T) {
 			if got := port(t, env(service(t, p, want))["HERALD_HTTP_ADDR"]); got != m[2] {
 				t.Errorf("nginx: %s uses port %s, %s listens on %s", variable, m[2], want, got)
 			}
+		}
+	}
+
+	// "resolve" in an upstream needs nginx 1.27.3 or later and a resolver.
+	if strings.Contains(e["HERALD_API_UPSTREAM"]+e["HERALD_STREAM_UPSTREAMS"], " resolve") {
+		if e["HERALD_RESOLVER"] == "" {
+			t.Errorf("nginx: upstreams use resolve but HERALD_RESOLVER is empty")
+		}
+		var major, minor int
+		if _, err := fmt.Sscanf(ng.Image, "nginx:%d.%d", &major, &minor); err != nil || major < 1 || (major == 1 && minor < 27) {
+			t.Errorf("nginx: image %s; upstream resolve needs nginx:1.27 (1.27.3+) or newer", ng.Image)
 		}
 	}
 

@@ -260,6 +260,8 @@ func (s *Stack) startNginx(ctx context.Context) error {
 		"HERALD_BODY_LIMIT":          s.opts.BodyLimit,
 		"HERALD_STREAM_READ_TIMEOUT": nginxDuration(s.opts.NginxReadTimeout),
 		"HERALD_HTML_ROOT":           s.opts.HTMLRoot,
+		// Never asked: local upstreams are addresses, not names to re-resolve.
+		"HERALD_RESOLVER": "127.0.0.1",
 	}
 	tmpl, err := os.ReadFile(filepath.Join(s.opts.Root, "nginx", "templates", "herald.conf.template"))
 	if err != nil {
