@@ -189,6 +189,8 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 		"HERALD_BODY_LIMIT":          "1m",
 		"HERALD_STREAM_READ_TIMEOUT": "3600s",
 		"HERALD_HTML_ROOT":           filepath.Join(root, "nginx", "html"),
+		// Never asked: local upstreams are addresses, not names to re-resolve.
+		"HERALD_RESOLVER": "127.0.0.1",
 	}
 	tmpl, err := os.ReadFile(filepath.Join(root, "nginx", "templates", "herald.conf.template"))
 	if err != nil {
