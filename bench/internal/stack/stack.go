@@ -177,21 +177,7 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	var streams []string
-	for _, u := range l.StreamURLs {
-		streams = append(streams, "server "+strings.TrimPrefix(u, "http://")+";")
-	}
-	vars := map[string]string{
-		"HERALD_NGINX_LISTEN":        addr + " reuseport backlog=4096",
-		"HERALD_API_UPSTREAM":        "server " + strings.TrimPrefix(l.APIURL, "http://") + ";",
-		"HERALD_STREAM_UPSTREAMS":    strings.Join(streams, " "),
-		"HERALD_CORS_ORIGINS":        "",
-		"HERALD_BODY_LIMIT":          "1m",
-		"HERALD_STREAM_READ_TIMEOUT": "3600s",
-		"HERALD_HTML_ROOT":           filepath.Join(root, "nginx", "html"),
-		// Never asked: local upstreams are addresses, not names to re-resolve.
-		"HERALD_RESOLVER": "127.0.0.1",
-	}
+	vars := templateVars(root, addr, l.APIURL, l.StreamURLs)
 	tmpl, err := os.ReadFile(filepath.Join(root, "nginx", "templates", "herald.conf.template"))
 	if err != nil {
 		return "", fmt.Errorf("reading nginx template: %w", err)
@@ -204,18 +190,8 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Join(s.prefix, "tmp"), 0o755); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(s.prefix, "herald.conf"), []byte(snippet), 0o644); err != nil {
-		return "", err
-	}
-	conf := filepath.Join(s.prefix, "nginx.conf")
-	main := strings.ReplaceAll(mainConf, "{{P}}", s.prefix)
-	if os.Geteuid() != 0 {
-		main = strings.TrimPrefix(main, "user root root;\n")
-	}
-	if err := os.WriteFile(conf, []byte(main), 0o644); err != nil {
+	conf, err := writeConfig(s.prefix, snippet)
+	if err != nil {
 		return "", err
 	}
 	cmd := exec.Command(bin, "-p", s.prefix+"/", "-c", conf, "-e", filepath.Join(s.prefix, "error.log"), "-g", "daemon off;")
@@ -238,4 +214,39 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 		}
 		time.Sleep(50 * time.Millisecond) // polling a port, bounded by the deadline
 	}
+}
+
+// templateVars are the values the bench's nginx renders the template with.
+func templateVars(root, addr, apiURL string, streamURLs []string) map[string]string {
+	var streams []string
+	for _, u := range streamURLs {
+		streams = append(streams, "server "+strings.TrimPrefix(u, "http://")+";")
+	}
+	return map[string]string{
+		"HERALD_NGINX_LISTEN":        addr + " reuseport backlog=4096",
+		"HERALD_API_UPSTREAM":        "server " + strings.TrimPrefix(apiURL, "http://") + ";",
+		"HERALD_STREAM_UPSTREAMS":    strings.Join(streams, " "),
+		"HERALD_CORS_ORIGINS":        "",
+		"HERALD_BODY_LIMIT":          "1m",
+		"HERALD_STREAM_READ_TIMEOUT": "3600s",
+		"HERALD_HTML_ROOT":           filepath.Join(root, "nginx", "html"),
+		// Never asked: local upstreams are addresses, not names to re-resolve.
+		"HERALD_RESOLVER": "127.0.0.1",
+	}
+}
+
+// writeConfig lays out prefix: the rendered snippet and the main config.
+func writeConfig(prefix, snippet string) (string, error) {
+	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(prefix, "herald.conf"), []byte(snippet), 0o644); err != nil {
+		return "", err
+	}
+	conf := filepath.Join(prefix, "nginx.conf")
+	main := strings.ReplaceAll(mainConf, "{{P}}", prefix)
+	if os.Geteuid() != 0 {
+		main = strings.TrimPrefix(main, "user root root;\n")
+	}
+	return conf, os.WriteFile(conf, []byte(main), 0o644)
 }
