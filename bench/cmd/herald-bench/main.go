@@ -121,6 +121,9 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "report" {
+		return merge(args[1:], stdout, stderr)
+	}
 	c, err := parse(args, stderr)
 	if err != nil {
 		return err

@@ -3,8 +3,13 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/herald-push/herald/bench/internal/report"
+	"github.com/herald-push/herald/bench/internal/scenario"
 )
 
 func TestParse(t *testing.T) {
@@ -33,4 +38,35 @@ func TestRunRefusesNonLoopbackTargets(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("err = %v, want a loopback refusal", err)
 	}
+}
+
+func TestReportMergesResultFiles(t *testing.T) {
+	dir := t.TempDir()
+	in := writeSample(t, dir, "a", "direct") + "," + writeSample(t, dir, "b", "nginx")
+	var out strings.Builder
+	if err := run(context.Background(), []string{"report", "-in", in, "-out", dir + "/merged"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out.String(), "| fanout |") != 4 {
+		t.Fatalf("merged table:\n%s", out.String())
+	}
+	if _, err := os.Stat(dir + "/merged/latency-fanout-r1-compare.png"); err != nil {
+		t.Fatalf("comparison chart: %v", err)
+	}
+}
+
+func writeSample(t *testing.T, dir, name, label string) string {
+	t.Helper()
+	var rs []*scenario.Result
+	for _, n := range []int{1000, 10000} {
+		rs = append(rs, &scenario.Result{
+			Options: scenario.Options{Scenario: scenario.Fanout, Subscribers: n, Rate: 1, Label: label},
+			Latency: scenario.Percentiles{Count: 1, P50: 1, P90: 2, P99: 3, P999: 4, Max: 5},
+		})
+	}
+	path := filepath.Join(dir, name+".json")
+	if err := report.WriteJSON(path, rs); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,6 +34,8 @@ func Charts(dir string, results []*scenario.Result) error {
 		}
 		groups[k] = append(groups[k], r)
 	}
+	byCompare := map[string][]*scenario.Result{}
+	var compareKeys []string
 	for _, k := range keys {
 		g := groups[k]
 		if len(g) < 2 {
@@ -40,6 +43,18 @@ func Charts(dir string, results []*scenario.Result) error {
 		}
 		if err := LatencyVsSubscribers(filepath.Join(dir, "latency-"+k+".png"), k, g); err != nil {
 			return err
+		}
+		ck := fmt.Sprintf("%s-r%g", g[0].Options.Scenario, g[0].Options.Rate)
+		if _, ok := byCompare[ck]; !ok {
+			compareKeys = append(compareKeys, ck)
+		}
+		byCompare[ck] = append(byCompare[ck], g...)
+	}
+	for _, ck := range compareKeys {
+		if labels := distinctLabels(byCompare[ck]); len(labels) > 1 {
+			if err := CompareLatency(filepath.Join(dir, "latency-"+ck+"-compare.png"), ck, byCompare[ck]); err != nil {
+				return err
+			}
 		}
 	}
 	for _, r := range results {
@@ -63,7 +78,7 @@ func LatencyVsSubscribers(path, title string, rs []*scenario.Result) error {
 	p.X.Label.Text = "subscribers"
 	p.Y.Label.Text = "publish → receive latency (ms, log)"
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = logTicks{}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	series := []struct {
@@ -108,6 +123,7 @@ func Throughput(path string, r *scenario.Result) error {
 	bottom := plot.New()
 	bottom.X.Label.Text = "seconds since the first connect"
 	bottom.Y.Label.Text = "latency in that second (ms)"
+	bottom.Y.Tick.Marker = gTicks{}
 	delivered := make(plotter.XYs, len(r.Ticks))
 	p99 := make(plotter.XYs, len(r.Ticks))
 	mx := make(plotter.XYs, len(r.Ticks))
@@ -165,6 +181,87 @@ func (intTicks) Ticks(min, max float64) []plot.Tick {
 	for i := range ts {
 		if ts[i].Label != "" {
 			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', 0, 64)
+		}
+	}
+	return ts
+}
+
+func distinctLabels(rs []*scenario.Result) []string {
+	var out []string
+	for _, r := range rs {
+		if !slices.Contains(out, r.Options.Label) {
+			out = append(out, r.Options.Label)
+		}
+	}
+	return out
+}
+
+// CompareLatency plots p50 and p99 against subscribers, one pair of lines
+// per target label (e.g. direct vs nginx).
+func CompareLatency(path, title string, rs []*scenario.Result) error {
+	p := plot.New()
+	p.Title.Text = "p50 and p99 latency vs subscribers (" + title + ")"
+	p.X.Label.Text = "subscribers"
+	p.Y.Label.Text = "publish → receive latency (ms, log)"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = logTicks{}
+	p.Legend.Top, p.Legend.Left = true, true
+	for i, label := range distinctLabels(rs) {
+		var mine []*scenario.Result
+		for _, r := range rs {
+			if r.Options.Label == label {
+				mine = append(mine, r)
+			}
+		}
+		slices.SortFunc(mine, func(a, b *scenario.Result) int { return a.Options.Subscribers - b.Options.Subscribers })
+		for j, q := range []struct {
+			name string
+			get  func(scenario.Percentiles) float64
+		}{{"p50", func(x scenario.Percentiles) float64 { return x.P50 }}, {"p99", func(x scenario.Percentiles) float64 { return x.P99 }}} {
+			pts := make(plotter.XYs, len(mine))
+			for k, r := range mine {
+				pts[k] = plotter.XY{X: float64(r.Options.Subscribers), Y: max(q.get(r.Latency), 0.001)}
+			}
+			l, sc, err := plotter.NewLinePoints(pts)
+			if err != nil {
+				return err
+			}
+			l.Color, sc.Color, sc.Shape = plotutil.Color(i), plotutil.Color(i), plotutil.Shape(i)
+			if j == 1 {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			}
+			p.Add(l, sc)
+			p.Legend.Add(label+" "+q.name, l, sc)
+		}
+	}
+	p.Add(plotter.NewGrid())
+	return p.Save(16*vg.Centimeter, 10*vg.Centimeter, path)
+}
+
+// logTicks labels a log axis at 1, 2 and 5 times each power of ten.
+type logTicks struct{}
+
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+		for _, m := range []float64{1, 2, 5} {
+			v := m * math.Pow(10, e)
+			if v >= min && v <= max {
+				ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 3, 64)})
+			}
+		}
+	}
+	return ts
+}
+
+// gTicks are the default ticks with short labels (gonum prints 5000.00).
+type gTicks struct{}
+
+func (gTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 4, 64)
 		}
 	}
 	return ts
