@@ -81,7 +81,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 			ReadyWait:    5 * time.Second,
 		},
 		Hub:      h,
-		Replay:   replay.New(js, h, cons.FirstSeq, log, m),
+		Replay:   replay.New(js, h, cons.FirstSeq, cfg.ReplayConcurrency, log, m),
 		Control:  ctl,
 		Ready:    cons.Ready(),
 		Shutdown: shutdown,

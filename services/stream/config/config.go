@@ -42,6 +42,9 @@ type Config struct {
 	// WriteTimeout bounds one write to a client; a client that does not
 	// read for this long is disconnected.
 	WriteTimeout time.Duration
+	// ReplayConcurrency bounds the resumes reading JetStream at once (each
+	// uses a short-lived consumer; NATS allows 1,000 per stream by default).
+	ReplayConcurrency int
 }
 
 // Keys lists every setting with its default; the README's table comes from here.
@@ -60,6 +63,7 @@ func Keys() []kitconfig.Key {
 		{Name: "sse.max_lifetime", Default: d.MaxLifetime, Usage: "close streams after about this long (±20% jitter) so clients rebalance; 0 = never"},
 		{Name: "sse.ring_size", Default: d.RingSize, Usage: "recent events kept in memory to serve resumes without JetStream; 0 = always read JetStream"},
 		{Name: "sse.write_timeout", Default: d.WriteTimeout, Usage: "a client that does not accept a write for this long is disconnected"},
+		{Name: "sse.replay_concurrency", Default: d.ReplayConcurrency, Usage: "resumes reading JetStream at once (each uses a short-lived consumer); more wait their turn"},
 	}
 }
 
@@ -78,6 +82,8 @@ func Default() Config {
 		MaxLifetime:   0,
 		RingSize:      10000,
 		WriteTimeout:  10 * time.Second,
+
+		ReplayConcurrency: 32,
 	}
 }
 
@@ -109,6 +115,8 @@ func FromViper(v *viper.Viper) (Config, error) {
 		MaxLifetime:   r.Duration("sse.max_lifetime", 0, 30*24*time.Hour),
 		RingSize:      r.Int("sse.ring_size", 0, 10_000_000),
 		WriteTimeout:  r.Duration("sse.write_timeout", time.Millisecond, time.Hour),
+
+		ReplayConcurrency: r.Int("sse.replay_concurrency", 1, 1000),
 	}
 	if c.HTTPAddr != "" {
 		_, _, err := net.SplitHostPort(c.HTTPAddr)

@@ -39,11 +39,16 @@ type Source struct {
 	ringFrom func() uint64
 	log      *slog.Logger
 	m        *metrics.Metrics
+	// slots bounds the JetStream replays running at once: a mass reconnect
+	// must not exceed the server's consumers-per-stream limit (1,000 by
+	// default) nor flood its API; the others wait their turn.
+	slots chan struct{}
 }
 
-// New returns a Source reading the hub's ring first, then JetStream.
-func New(js jetstream.JetStream, h *hub.Hub, ringFrom func() uint64, log *slog.Logger, m *metrics.Metrics) *Source {
-	return &Source{js: js, hub: h, ringFrom: ringFrom, log: log, m: m}
+// New returns a Source reading the hub's ring first, then JetStream, with at
+// most concurrency JetStream replays at once.
+func New(js jetstream.JetStream, h *hub.Hub, ringFrom func() uint64, concurrency int, log *slog.Logger, m *metrics.Metrics) *Source {
+	return &Source{js: js, hub: h, ringFrom: ringFrom, log: log, m: m, slots: make(chan struct{}, max(concurrency, 1))}
 }
 
 // Request describes one resume.
@@ -111,6 +116,12 @@ func (s *Source) ahead(ctx context.Context, req Request) uint64 {
 }
 
 func (s *Source) fromJetStream(ctx context.Context, out *batchWriter, req Request) error {
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	st, err := s.js.Stream(ictx, channel.StreamName)

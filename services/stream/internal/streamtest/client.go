@@ -5,8 +5,10 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,12 +26,16 @@ type Item struct {
 }
 
 // Client is an SSE connection parsed by the WHATWG "interpreting an event
-// stream" rules, on a goroutine that ends with the response body.
+// stream" rules, on a goroutine that reads as fast as the server writes
+// (its queue is unbounded, so a test reading late never makes it look slow).
 type Client struct {
 	Resp   *http.Response
-	items  chan Item
 	cancel context.CancelFunc
-	done   chan struct{}
+
+	mu     sync.Mutex
+	items  []Item
+	ended  bool
+	notify chan struct{} // signalled (cap 1) after each append or the end
 }
 
 // Dial opens url with optional headers and returns the client once the
@@ -61,24 +67,50 @@ func TryDial(url string, hdr http.Header) (*Client, error) {
 		cancel()
 		return nil, err
 	}
-	c := &Client{Resp: resp, items: make(chan Item, 1<<16), cancel: cancel, done: make(chan struct{})}
+	c := &Client{Resp: resp, cancel: cancel, notify: make(chan struct{}, 1)}
 	go func() {
-		defer close(c.done)
-		defer close(c.items)
-		Parse(resp.Body, func(it Item) { c.items <- it })
+		Parse(resp.Body, func(it Item) {
+			c.mu.Lock()
+			c.items = append(c.items, it)
+			c.mu.Unlock()
+			c.signal()
+		})
+		c.mu.Lock()
+		c.ended = true
+		c.mu.Unlock()
+		c.signal()
 	}()
 	return c, nil
+}
+
+func (c *Client) signal() {
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
 }
 
 // Close ends the connection (idempotent).
 func (c *Client) Close() {
 	c.cancel()
 	c.Resp.Body.Close()
-	<-c.done
 }
 
-// Next returns the next event (skipping comments and retry items unless
-// want includes them); ok is false when the stream ended or timeout passed.
+// pop returns the next item; more is false once the stream ended and
+// everything was read.
+func (c *Client) pop() (it Item, ok, more bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.items) > 0 {
+		it = c.items[0]
+		c.items = c.items[1:]
+		return it, true, true
+	}
+	return Item{}, false, !c.ended
+}
+
+// Next returns the next item of one of kinds ("event" when none is given);
+// ok is false when the stream ended or timeout passed.
 func (c *Client) Next(timeout time.Duration, kinds ...string) (Item, bool) {
 	if len(kinds) == 0 {
 		kinds = []string{"event"}
@@ -86,16 +118,18 @@ func (c *Client) Next(timeout time.Duration, kinds ...string) (Item, bool) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
+		it, ok, more := c.pop()
+		if ok {
+			if slices.Contains(kinds, it.Kind) {
+				return it, true
+			}
+			continue
+		}
+		if !more {
+			return Item{}, false
+		}
 		select {
-		case it, ok := <-c.items:
-			if !ok {
-				return Item{}, false
-			}
-			for _, k := range kinds {
-				if it.Kind == k {
-					return it, true
-				}
-			}
+		case <-c.notify:
 		case <-t.C:
 			return Item{}, false
 		}
@@ -108,12 +142,16 @@ func (c *Client) Ended(timeout time.Duration) ([]Item, bool) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
-		select {
-		case it, ok := <-c.items:
-			if !ok {
-				return rest, true
-			}
+		it, ok, more := c.pop()
+		if ok {
 			rest = append(rest, it)
+			continue
+		}
+		if !more {
+			return rest, true
+		}
+		select {
+		case <-c.notify:
 		case <-t.C:
 			return rest, false
 		}
