@@ -243,3 +243,27 @@ func (a *testApp) waitSeq(t testing.TB, seq uint64) {
 	want := "herald_stream_consumer_last_seq " + uitoa(seq) + "\n"
 	eventually(t, 10*time.Second, func() bool { return contains(a.metrics(t), want) }, "consumer at seq %d", seq)
 }
+
+// A client drops from one replica and resumes on another with its last id:
+// it gets exactly what it missed, then the live feed.
+func TestResumeOnAnotherReplica(t *testing.T) {
+	e := newEnv(t, jetstream.StreamConfig{})
+	a := startApp(t, e.nats.URL(), true, nil)
+	b := startApp(t, e.nats.URL(), true, func(c *config.Config) { c.RingSize = 0 })
+	c1, _ := a.open(t, nil, "room.*")
+	var all []published
+	for i := range 10 {
+		all = append(all, published{streamtest.Publish(t, e.js, []string{"room.1", "lobby"}[i%2], "", strconv.Itoa(i)), []string{"room.1", "lobby"}[i%2]})
+	}
+	expectExactly(t, c1, all[:4], 0, "room.*")
+	lastSeen := all[2].seq // room.1 events are at even indexes: 0, 2
+	c1.Close()
+	for i := 10; i < 14; i++ {
+		all = append(all, published{streamtest.Publish(t, e.js, "room.1", "", strconv.Itoa(i)), "room.1"})
+	}
+	c2 := streamtest.Dial(t, b.streamURL("room.*"), http.Header{"Last-Event-Id": {uitoa(lastSeen)}})
+	if it, _ := c2.Next(5 * time.Second); it.Type != "herald.connected" {
+		t.Fatalf("first: %+v", it)
+	}
+	expectExactly(t, c2, all, lastSeen, "room.*")
+}

@@ -52,13 +52,14 @@ func run(ctx context.Context, args []string) error {
 		log.Warn("ignoring unknown HERALD_ environment variables", "names", unknown)
 	}
 
-	a, err := app.New(cfg, log)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
+	}
+	a, err := app.New(cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	if err := a.Run(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
 		return err

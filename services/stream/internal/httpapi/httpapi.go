@@ -106,6 +106,10 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
+	// The per-write deadlines below would outlive the stream on a reused
+	// keep-alive connection; a stream's connection is never reused (the
+	// client's reconnect opens a new one anyway).
+	h.Set("Connection", "close")
 	w.WriteHeader(http.StatusOK)
 	open := sse.AppendRetry(nil, s.Opts.Retry)
 	open = append(open, frame.Connected(connID, q.channels)...)
