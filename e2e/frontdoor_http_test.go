@@ -139,3 +139,28 @@ func TestFrontDoorHeaders(t *testing.T) {
 		}
 	})
 }
+
+// TestFrontDoorSkipsDeadReplica kills one replica and opens streams through
+// nginx: least_conn keeps choosing the dead replica (it holds no streams), the
+// connect is refused, and proxy_next_upstream sends each to the live one, so
+// every stream opens.
+func TestFrontDoorSkipsDeadReplica(t *testing.T) {
+	s := launcher.StartTB(t, launcher.Options{HTMLRoot: probeRoot(t)})
+	if err := s.KillStream(0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		req, _ := http.NewRequest("GET", s.BaseURL+"/stream?channel=dead", nil)
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			t.Fatalf("stream %d: %d %s", i, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+	}
+	if n, err := s.StreamConnections(1); err != nil || n != 4 {
+		t.Fatalf("live replica holds %d connections (%v), want 4", n, err)
+	}
+}
