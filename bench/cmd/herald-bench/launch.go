@@ -21,6 +21,7 @@ func launch(ctx context.Context, c *config, o *scenario.Options, stderr io.Write
 		c.serverPIDs = st.PIDs
 	}
 	o.ServerPIDs = c.serverPIDs
+	o.RefreshPIDs = st.CurrentPIDs
 	o.Kill = st.Kill
 	if len(o.MetricsURLs) == 0 {
 		o.MetricsURLs = st.MetricsURLs

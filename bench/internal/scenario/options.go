@@ -45,11 +45,14 @@ type Options struct {
 	Settle         time.Duration `json:"settle_ns"`  // idle: wait before reading memory
 	KillAt         time.Duration `json:"kill_at_ns"` // resume: when, after publishing starts
 	// Kill stops a stream process for the resume scenario.
-	Kill       func() error  `json:"-"`
-	ServerPIDs []int         `json:"server_pids"`
-	Target     target.Target `json:"target"`
-	Prefix     string        `json:"prefix"` // channel name prefix, unique per run
-	Label      string        `json:"label"`  // e.g. "direct" or "nginx", for the report
+	Kill       func() error `json:"-"`
+	ServerPIDs []int        `json:"server_pids"`
+	// RefreshPIDs, if set, finds the server processes again when one died
+	// (a replica restarted after a kill has a new pid).
+	RefreshPIDs func() []int  `json:"-"`
+	Target      target.Target `json:"target"`
+	Prefix      string        `json:"prefix"` // channel name prefix, unique per run
+	Label       string        `json:"label"`  // e.g. "direct" or "nginx", for the report
 	// MetricsURLs are Prometheus endpoints of the servers (optional): their Go
 	// runtime series split memory into stacks and heap.
 	MetricsURLs []string  `json:"metrics_urls,omitempty"`

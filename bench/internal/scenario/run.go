@@ -38,7 +38,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer cancel()
 	r := &run{o: o, res: &Result{Options: o, Started: time.Now().UTC()}, sh: client.NewShared(64)}
 	r.res.Load[0] = loadavg()
-	r.servers = watchServers(o.ServerPIDs)
+	r.servers = watchServers(o.ServerPIDs, o.RefreshPIDs)
 	r.res.MetricsBefore = scrape(ctx, o.MetricsURLs)
 	err := r.exec(ctx)
 	r.res.Load[1] = loadavg()

@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,25 +14,44 @@ import (
 
 // serverWatch follows the server processes through a run.
 type serverWatch struct {
-	mu     sync.Mutex // the ticker and the run both sample
-	pids   []int
-	before []procstat.Sample
-	peak   []uint64
+	mu      sync.Mutex // the ticker and the run both sample
+	pids    []int
+	before  []procstat.Sample
+	peak    []uint64
+	refresh func() []int
 }
 
-func watchServers(pids []int) *serverWatch {
-	w := &serverWatch{pids: pids, peak: make([]uint64, len(pids))}
+func watchServers(pids []int, refresh func() []int) *serverWatch {
+	w := &serverWatch{pids: slices.Clone(pids), peak: make([]uint64, len(pids)), refresh: refresh}
 	w.before = w.sample()
 	return w
 }
 
+// sample reads every watched process. When one has died and refresh is set
+// (a replica restarted after a kill has a new pid), the new processes join
+// the watch with a zero "before": samples taken earlier are shorter, and
+// every reader of them checks the length.
 func (w *serverWatch) sample() []procstat.Sample {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := make([]procstat.Sample, len(w.pids))
+	dead := false
 	for i, p := range w.pids {
 		out[i] = procstat.Read(p)
 		w.peak[i] = max(w.peak[i], out[i].RSS)
+		dead = dead || !out[i].Alive
+	}
+	if dead && w.refresh != nil && w.before != nil {
+		for _, p := range w.refresh() {
+			if slices.Contains(w.pids, p) {
+				continue
+			}
+			s := procstat.Read(p)
+			w.pids = append(w.pids, p)
+			w.before = append(w.before, procstat.Sample{PID: p, Name: s.Name})
+			w.peak = append(w.peak, s.RSS)
+			out = append(out, s)
+		}
 	}
 	return out
 }
@@ -41,8 +61,8 @@ func (w *serverWatch) sample() []procstat.Sample {
 func (w *serverWatch) report(now []procstat.Sample, cpu []float64) []Server {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]Server, len(w.pids))
-	for i := range w.pids {
+	out := make([]Server, min(len(w.pids), len(now)))
+	for i := range out {
 		out[i] = Server{PID: w.pids[i], Name: w.before[i].Name, RSSBefore: w.before[i].RSS, RSSAfter: now[i].RSS,
 			RSSPeak: w.peak[i], Alive: now[i].Alive}
 		if i < len(cpu) {
@@ -93,8 +113,12 @@ func (t *ticker) stop() {
 		cpu := make([]float64, len(end))
 		wall := time.Since(t.pubStart).Seconds()
 		for i := range end {
+			var start float64 // a process born during the run counts from 0
+			if i < len(t.pubCPU) {
+				start = t.pubCPU[i].CPU
+			}
 			if wall > 0 && end[i].Alive {
-				cpu[i] = (end[i].CPU - t.pubCPU[i].CPU) / wall
+				cpu[i] = (end[i].CPU - start) / wall
 			}
 		}
 		r.res.Servers = r.servers.report(end, cpu)
@@ -132,8 +156,12 @@ func (t *ticker) loop() {
 			var cpu float64
 			var rss uint64
 			for i := range cur {
-				if cur[i].Alive && prev[i].Alive {
-					cpu += (cur[i].CPU - prev[i].CPU) / now.Sub(prevAt).Seconds()
+				var was float64
+				if i < len(prev) && prev[i].Alive {
+					was = prev[i].CPU
+				}
+				if cur[i].Alive {
+					cpu += (cur[i].CPU - was) / now.Sub(prevAt).Seconds()
 				}
 				rss += cur[i].RSS
 			}

@@ -42,6 +42,7 @@ type Stack struct {
 
 	l      *launcher.Stack
 	via    string
+	urls   []string // every server's base URL, to find its pids again
 	nginx  *exec.Cmd
 	prefix string
 }
@@ -69,6 +70,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return nil, err
 		}
 		s.PIDs = append(s.PIDs, pids...)
+		s.urls = append(s.urls, u)
 		s.MetricsURLs = append(s.MetricsURLs, u+"/metrics")
 	}
 	switch o.Via {
@@ -87,6 +89,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return nil, err
 		}
 		s.PIDs = append(s.PIDs, pids...)
+		s.urls = append(s.urls, base)
 	default:
 		l.Close()
 		return nil, fmt.Errorf("unknown --via %q", o.Via)
@@ -104,6 +107,18 @@ func (s *Stack) Kill() error {
 		go s.l.StartStream(0) //nolint:errcheck // a failed restart shows as subscribers that never catch up
 	}
 	return nil
+}
+
+// CurrentPIDs finds the server processes again (a restarted replica has a
+// new pid); servers not listening right now are left out.
+func (s *Stack) CurrentPIDs() []int {
+	var out []int
+	for _, u := range s.urls {
+		if pids, err := pidsOf(u); err == nil {
+			out = append(out, pids...)
+		}
+	}
+	return out
 }
 
 // Close stops the bench's nginx and the stack.
