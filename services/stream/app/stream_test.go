@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -203,10 +204,12 @@ func TestSlowClientIsDroppedOthersUnaffected(t *testing.T) {
 	big := `"` + strings.Repeat("x", 64<<10) + `"`
 	const step, maxEvents = 4, 256
 	dropped := false
+	var all []published
 	for i := 0; i < maxEvents && !dropped; i += step {
 		var seqs []uint64
 		for range step {
 			seqs = append(seqs, streamtest.Publish(t, e.js, "news", "", big))
+			all = append(all, published{seqs[len(seqs)-1], "news"})
 		}
 		for _, seq := range seqs {
 			it, ok := good.Next(10 * time.Second)
@@ -222,6 +225,21 @@ func TestSlowClientIsDroppedOthersUnaffected(t *testing.T) {
 	if a.Connections() != 1 {
 		t.Fatalf("%d connections, want only the good one", a.Connections())
 	}
+
+	// The dropped client now reads what reached it (a browser discards a
+	// cut-off last frame) and resumes from its last id: it loses nothing.
+	var lastID string
+	streamtest.Parse(stalled.Body, func(it streamtest.Item) {
+		if it.Kind == "event" && it.HasID {
+			lastID = it.ID
+		}
+	})
+	last, err := strconv.ParseUint(lastID, 10, 64)
+	if err != nil {
+		t.Fatalf("stalled client's last id %q", lastID)
+	}
+	resumed := streamtest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {lastID}})
+	expectExactly(t, resumed, all, last, "news")
 }
 
 // The SIGTERM path: every client gets a retry frame, then its stream ends,
