@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,6 +50,7 @@ type config struct {
 	timeout     time.Duration
 	perf        bool
 	quietCores  float64
+	procs       int
 	quietWait   time.Duration
 }
 
@@ -87,6 +89,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.via, "via", "nginx", "with --launch: nginx (the front door) or direct (stream replica 0)")
 	fs.IntVar(&c.replicas, "replicas", 0, "with --launch: stream replicas (default 1 direct, 2 via nginx)")
 	fs.BoolVar(&c.perf, "perf", false, "profile the first server pid with Linux perf while publishing (reports in --out)")
+	fs.IntVar(&c.procs, "procs", 0, "GOMAXPROCS of the bench itself (0: Go's default); set here, not in the environment, which the launched services inherit")
 	fs.Float64Var(&c.quietCores, "quiet-cores", 0, "before each run, wait until the rest of the machine uses less than this many cores (0: don't wait)")
 	fs.DurationVar(&c.quietWait, "quiet-wait", 10*time.Minute, "longest wait for --quiet-cores; the run then goes ahead and its note shows the load")
 	fs.DurationVar(&c.timeout, "timeout", 0, "hard bound on the whole invocation (default: sum of the runs' bounds + 2m)")
@@ -127,6 +130,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c, err := parse(args, stderr)
 	if err != nil {
 		return err
+	}
+	if c.procs > 0 {
+		runtime.GOMAXPROCS(c.procs)
 	}
 	o := c.base
 	o.Progress = stderr
