@@ -271,3 +271,26 @@ func TestResumeOnAnotherReplica(t *testing.T) {
 	}
 	expectExactly(t, c2, all, lastSeen, "room.*")
 }
+
+// A replica started after events were stored, with no ring to backfill (or a
+// ring smaller than the backlog), still owes a resuming client everything
+// after its id: the chaos test in e2e/pipeline caught a replica that started
+// at the stream's end and told such a client there was nothing to replay.
+func TestResumeOnFreshReplica(t *testing.T) {
+	for _, ring := range []int{0, 3} {
+		t.Run("ring "+strconv.Itoa(ring), func(t *testing.T) {
+			e := newEnv(t, jetstream.StreamConfig{})
+			var all []published
+			for i := range 8 {
+				all = append(all, published{streamtest.Publish(t, e.js, "room.1", "", strconv.Itoa(i)), "room.1"})
+			}
+			fresh := startApp(t, e.nats.URL(), true, func(c *config.Config) { c.RingSize = ring })
+			c := streamtest.Dial(t, fresh.streamURL("room.*"), http.Header{"Last-Event-Id": {uitoa(all[1].seq)}})
+			if it, _ := c.Next(5 * time.Second); it.Type != "herald.connected" {
+				t.Fatalf("first: %+v", it)
+			}
+			all = append(all, published{streamtest.Publish(t, e.js, "room.1", "", "live"), "room.1"})
+			expectExactly(t, c, all, all[1].seq, "room.*")
+		})
+	}
+}

@@ -131,6 +131,10 @@ func (c *Consumer) runOnce(ctx context.Context) error {
 	}
 	start = max(start, state.FirstSeq, 1)
 	target := state.LastSeq
+	// Events before start exist but will not reach the hub: say so, or a
+	// client resuming from below start would be told it has nothing to replay.
+	c.hub.Advance(start - 1)
+	prev = max(prev, start-1)
 
 	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,

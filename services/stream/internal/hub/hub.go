@@ -143,6 +143,23 @@ func (h *Hub) deliver(g *group, ev *Event) int {
 	return n
 }
 
+// Advance records that every event up to seq exists but will not be published
+// to this hub: the consumer starts after them without backfilling the ring.
+// LastSeq becomes seq, so the range Subscribe returns covers those events and
+// a resume reads them from JetStream; the ring holds what follows. Without it
+// a hub that starts at the stream's end would return LastSeq 0, and a client
+// resuming from an id below the stream's end would skip the events between.
+// It does nothing when seq <= LastSeq.
+func (h *Hub) Advance(seq uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if seq <= h.last.Load() {
+		return
+	}
+	h.ring.reset(seq)
+	h.last.Store(seq)
+}
+
 // LastSeq is the Seq of the last published event (0 before any).
 func (h *Hub) LastSeq() uint64 { return h.last.Load() }
 

@@ -18,13 +18,18 @@ type ring struct {
 
 func newRing(size int) ring { return ring{buf: make([]*Event, max(size, 0))} }
 
+// reset empties the ring, which from now on holds every event after floor.
+func (r *ring) reset(floor uint64) {
+	clear(r.buf)
+	r.start, r.n = 0, 0
+	r.floor, r.valid = floor, true
+}
+
 // push appends ev (ev.Seq != 0). last is the hub's LastSeq before ev.
 func (r *ring) push(ev *Event, last uint64) {
 	if !r.valid || ev.Seq <= last {
 		// First event, or the stream was recreated and sequences restarted.
-		clear(r.buf)
-		r.start, r.n = 0, 0
-		r.floor, r.valid = ev.Seq-1, true
+		r.reset(ev.Seq - 1)
 	}
 	if len(r.buf) == 0 {
 		r.floor = ev.Seq

@@ -104,3 +104,31 @@ func TestSinceEdges(t *testing.T) {
 		}
 	})
 }
+
+// TestAdvance: a hub whose consumer starts at the stream's end (seq 20)
+// reports LastSeq 20 at once, so a subscriber resuming from 15 is given the
+// range (15, 20] to read from JetStream, and the ring serves what follows.
+func TestAdvance(t *testing.T) {
+	h := New(Options{RingSize: 4})
+	h.Advance(20)
+	sub, through := h.Subscribe([]string{"a"})
+	defer sub.Close()
+	if through != 20 || h.LastSeq() != 20 {
+		t.Fatalf("Subscribe after Advance(20) = %d, LastSeq %d; want 20", through, h.LastSeq())
+	}
+	if _, ok := h.Since(15, 20, []string{"a"}); ok {
+		t.Fatal("ring claims events before the advance")
+	}
+	h.Publish(ev(21, "a"))
+	h.Publish(ev(22, "a"))
+	if got, ok := h.Since(20, 22, []string{"a"}); !ok || !slices.Equal(seqs(got), []string{"21", "22"}) {
+		t.Fatalf("Since(20, 22) = %q, %v", seqs(got), ok)
+	}
+	if got := seqs([]*Event{<-sub.queue, <-sub.queue}); !slices.Equal(got, []string{"21", "22"}) {
+		t.Fatalf("queued %q", got)
+	}
+	h.Advance(10) // not above LastSeq: nothing changes
+	if h.LastSeq() != 22 {
+		t.Fatalf("LastSeq after a lower Advance = %d", h.LastSeq())
+	}
+}
