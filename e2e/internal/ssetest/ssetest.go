@@ -31,6 +31,8 @@ type Stream struct {
 
 	lastID string
 	retry  int
+	// Retries counts valid retry fields seen so far.
+	Retries int
 	// Comments counts comment lines (heartbeats) seen so far.
 	Comments int
 }
@@ -129,6 +131,7 @@ func (s *Stream) Next() (Event, error) {
 		case "retry":
 			if n, err := strconv.Atoi(value); err == nil && n >= 0 && strings.Trim(value, "0123456789") == "" {
 				s.retry = n
+				s.Retries++
 			}
 		}
 	}
