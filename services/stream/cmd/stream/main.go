@@ -7,62 +7,31 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 
-	kitconfig "github.com/herald-push/herald/services/kit/config"
-	"github.com/herald-push/herald/services/kit/health"
-	"github.com/herald-push/herald/services/kit/logging"
+	"github.com/herald-push/herald/services/kit/service"
 	"github.com/herald-push/herald/services/stream/app"
 	"github.com/herald-push/herald/services/stream/config"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "stream:", err)
-		os.Exit(1)
-	}
+var program = service.Program[config.Config]{
+	Name: config.Service,
+	Keys: config.Keys(),
+	Load: config.Load,
+	Basics: func(c config.Config) service.Basics {
+		return service.Basics{HTTPAddr: c.HTTPAddr, LogLevel: c.LogLevel, LogFormat: c.LogFormat}
+	},
+	Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.Listener) error {
+		a, err := app.New(cfg, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		return a.Run(ctx, ln)
+	},
 }
 
-func run(ctx context.Context, args []string) error {
-	healthcheck := len(args) > 0 && args[0] == "healthcheck"
-	if healthcheck {
-		args = args[1:]
-	}
-	cfg, v, err := config.Load(args)
-	if err != nil {
-		return err
-	}
-	if healthcheck {
-		return health.Probe(ctx, cfg.HTTPAddr)
-	}
-	log, err := logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat, config.Service)
-	if err != nil {
-		return err
-	}
-	log.Info("starting", "config", kitconfig.Masked(v, config.Keys()))
-	if unknown := kitconfig.UnknownEnv(config.Keys(), os.Environ()); len(unknown) > 0 {
-		log.Warn("ignoring unknown HERALD_ environment variables", "names", unknown)
-	}
+func main() { service.Main(program) }
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", cfg.HTTPAddr, err)
-	}
-	a, err := app.New(cfg, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	if err := a.Run(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
-	return nil
-}
+func run(ctx context.Context, args []string) error { return service.Run(ctx, program, args) }

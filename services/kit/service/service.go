@@ -1,0 +1,89 @@
+// Package service runs a Herald binary the same way for every service: the
+// `healthcheck` subcommand, configuration loaded once and logged with secrets
+// masked, a warning for HERALD_ variables that name no key, the listener, and
+// the app served until SIGINT or SIGTERM — with one exit point in Main.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/herald-push/herald/services/kit/config"
+	"github.com/herald-push/herald/services/kit/health"
+	"github.com/herald-push/herald/services/kit/logging"
+)
+
+// Basics are the settings every service has.
+type Basics struct {
+	HTTPAddr  string
+	LogLevel  string
+	LogFormat string
+}
+
+// Program describes one service binary; C is its typed configuration.
+type Program[C any] struct {
+	Name   string
+	Keys   []config.Key
+	Load   func(args []string) (C, *viper.Viper, error)
+	Basics func(C) Basics
+	// Serve builds the service and serves on ln until ctx is done, then shuts
+	// down gracefully (the SIGTERM path) and returns.
+	Serve func(ctx context.Context, cfg C, log *slog.Logger, ln net.Listener) error
+}
+
+// Main runs p with the process's arguments and exits non-zero on error.
+func Main[C any](p Program[C]) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Run(ctx, p, os.Args[1:])
+	stop()
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", p.Name, err)
+		os.Exit(1)
+	}
+}
+
+// Run is Main without the process: `healthcheck [flags]` probes the
+// configured http.addr; anything else is flags for serving.
+func Run[C any](ctx context.Context, p Program[C], args []string) error {
+	healthcheck := len(args) > 0 && args[0] == "healthcheck"
+	if healthcheck {
+		args = args[1:]
+	}
+	cfg, v, err := p.Load(args)
+	if err != nil {
+		return fmt.Errorf("loading config: %w", err)
+	}
+	basics := p.Basics(cfg)
+	if healthcheck {
+		return health.Probe(ctx, basics.HTTPAddr)
+	}
+	log, err := logging.New(os.Stdout, basics.LogLevel, basics.LogFormat, p.Name)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "config", config.Masked(v, p.Keys))
+	if unknown := config.UnknownEnv(p.Keys, os.Environ()); len(unknown) > 0 {
+		log.Warn("ignoring HERALD_ environment variables that name no setting", "names", unknown)
+	}
+	ln, err := net.Listen("tcp", basics.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", basics.HTTPAddr, err)
+	}
+	if err := p.Serve(ctx, cfg, log, ln); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
