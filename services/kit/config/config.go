@@ -229,6 +229,9 @@ func Masked(v *viper.Viper, keys []Key) map[string]any {
 	out := make(map[string]any, len(keys))
 	for _, k := range keys {
 		val := v.Get(k.Name)
+		if d, ok := val.(time.Duration); ok {
+			val = d.String() // "15s", not 15000000000 in a JSON log
+		}
 		if s, ok := val.(string); ok && strings.Contains(s, "://") {
 			val = MaskURL(s)
 		}

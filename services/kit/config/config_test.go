@@ -128,7 +128,7 @@ func TestMasked(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := Masked(v, testKeys)
-	if m["nats.url"] != "nats://user:*****@host:4222" || m["auth.token"] != "*****" {
+	if m["nats.url"] != "nats://user:*****@host:4222" || m["auth.token"] != "*****" || m["sse.heartbeat"] != "15s" {
 		t.Fatalf("masked = %v", m)
 	}
 }
