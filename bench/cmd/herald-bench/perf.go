@@ -29,7 +29,8 @@ func (p *perfProfiler) hook(ctx context.Context, d time.Duration) {
 	defer p.wg.Done()
 	k := p.n.Add(1)
 	data := filepath.Join(p.dir, fmt.Sprintf("perf-%d.data", k))
-	secs := strconv.FormatFloat(d.Seconds(), 'f', 1, 64)
+	// A little shorter than the publishing window, which ends the run (and ctx).
+	secs := strconv.FormatFloat(max(d.Seconds()*0.9, 1), 'f', 1, 64)
 	cmd := exec.CommandContext(ctx, "perf", "record", "-e", "cpu-clock", "-F", "499", "-g", "-p", strconv.Itoa(p.pid), "-o", data, "--", "sleep", secs)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(p.stderr, "herald-bench: perf record: %v: %s\n", err, out)
