@@ -9,6 +9,7 @@ import (
 	"time"
 
 	kitconfig "github.com/herald-push/herald/services/kit/config"
+	"github.com/herald-push/herald/services/kit/service"
 	"github.com/spf13/viper"
 )
 
@@ -146,4 +147,9 @@ func unlimitedBytes(r *kitconfig.Reader, v *viper.Viper, key string) int64 {
 		return -1
 	}
 	return r.Bytes(key, 1<<10, 1<<50)
+}
+
+// Basics returns the settings every service has, for kit/service.
+func (c Config) Basics() service.Basics {
+	return service.Basics{HTTPAddr: c.HTTPAddr, LogLevel: c.LogLevel, LogFormat: c.LogFormat}
 }

@@ -29,19 +29,27 @@ type Basics struct {
 	LogFormat string
 }
 
-// Program describes one service binary; C is its typed configuration.
-type Program[C any] struct {
-	Name   string
-	Keys   []config.Key
-	Load   func(args []string) (C, *viper.Viper, error)
-	Basics func(C) Basics
-	// Serve builds the service and serves on ln until ctx is done, then shuts
-	// down gracefully (the SIGTERM path) and returns.
-	Serve func(ctx context.Context, cfg C, log *slog.Logger, ln net.Listener) error
+// Config is a service's typed configuration.
+type Config interface {
+	Basics() Basics
+}
+
+// App is a built service: it serves on ln until ctx is done, then shuts down
+// gracefully (the SIGTERM path) and returns.
+type App interface {
+	Run(ctx context.Context, ln net.Listener) error
+}
+
+// Program describes one service binary.
+type Program[C Config, A App] struct {
+	Name string
+	Keys []config.Key
+	Load func(args []string) (C, *viper.Viper, error)
+	New  func(cfg C, log *slog.Logger) (A, error)
 }
 
 // Main runs p with the process's arguments and exits non-zero on error.
-func Main[C any](p Program[C]) {
+func Main[C Config, A App](p Program[C, A]) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, p, os.Args[1:])
 	stop()
@@ -56,7 +64,7 @@ func Main[C any](p Program[C]) {
 
 // Run is Main without the process: `healthcheck [flags]` probes the
 // configured http.addr; anything else is flags for serving.
-func Run[C any](ctx context.Context, p Program[C], args []string) error {
+func Run[C Config, A App](ctx context.Context, p Program[C, A], args []string) error {
 	healthcheck := len(args) > 0 && args[0] == "healthcheck"
 	if healthcheck {
 		args = args[1:]
@@ -65,7 +73,7 @@ func Run[C any](ctx context.Context, p Program[C], args []string) error {
 	if err != nil {
 		return fmt.Errorf("loading config: %w", err)
 	}
-	basics := p.Basics(cfg)
+	basics := cfg.Basics()
 	if healthcheck {
 		return health.Probe(ctx, basics.HTTPAddr)
 	}
@@ -81,7 +89,12 @@ func Run[C any](ctx context.Context, p Program[C], args []string) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", basics.HTTPAddr, err)
 	}
-	if err := p.Serve(ctx, cfg, log, ln); err != nil && !errors.Is(err, context.Canceled) {
+	a, err := p.New(cfg, log)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("starting %s: %w", p.Name, err)
+	}
+	if err := a.Run(ctx, ln); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("serving: %w", err)
 	}
 	log.Info("stopped")

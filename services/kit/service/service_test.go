@@ -18,13 +18,24 @@ import (
 
 type testConfig struct{ addr string }
 
-func testProgram(serve func(ctx context.Context, ln net.Listener) error) Program[testConfig] {
+func (c testConfig) Basics() Basics {
+	return Basics{HTTPAddr: c.addr, LogLevel: "error", LogFormat: "json"}
+}
+
+// testApp serves with serve.
+type testApp struct {
+	serve func(ctx context.Context, ln net.Listener) error
+}
+
+func (a testApp) Run(ctx context.Context, ln net.Listener) error { return a.serve(ctx, ln) }
+
+func testProgram(serve func(ctx context.Context, ln net.Listener) error) Program[testConfig, testApp] {
 	keys := []config.Key{
 		{Name: "http.addr", Default: "127.0.0.1:0"},
 		{Name: "log.level", Default: "error"},
 		{Name: "log.format", Default: "json"},
 	}
-	return Program[testConfig]{
+	return Program[testConfig, testApp]{
 		Name: "test",
 		Keys: keys,
 		Load: func(args []string) (testConfig, *viper.Viper, error) {
@@ -34,10 +45,7 @@ func testProgram(serve func(ctx context.Context, ln net.Listener) error) Program
 			}
 			return testConfig{addr: v.GetString("http.addr")}, v, nil
 		},
-		Basics: func(c testConfig) Basics { return Basics{HTTPAddr: c.addr, LogLevel: "error", LogFormat: "json"} },
-		Serve: func(ctx context.Context, _ testConfig, _ *slog.Logger, ln net.Listener) error {
-			return serve(ctx, ln)
-		},
+		New: func(testConfig, *slog.Logger) (testApp, error) { return testApp{serve: serve}, nil },
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	kitconfig "github.com/herald-push/herald/services/kit/config"
+	"github.com/herald-push/herald/services/kit/service"
 	"github.com/spf13/viper"
 )
 
@@ -127,4 +128,9 @@ func FromViper(v *viper.Viper) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return c, nil
+}
+
+// Basics returns the settings every service has, for kit/service.
+func (c Config) Basics() service.Basics {
+	return service.Basics{HTTPAddr: c.HTTPAddr, LogLevel: c.LogLevel, LogFormat: c.LogFormat}
 }

@@ -7,30 +7,13 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"net"
 
 	"github.com/herald-push/herald/services/kit/service"
 	"github.com/herald-push/herald/services/stream/app"
 	"github.com/herald-push/herald/services/stream/config"
 )
 
-var program = service.Program[config.Config]{
-	Name: config.Service,
-	Keys: config.Keys(),
-	Load: config.Load,
-	Basics: func(c config.Config) service.Basics {
-		return service.Basics{HTTPAddr: c.HTTPAddr, LogLevel: c.LogLevel, LogFormat: c.LogFormat}
-	},
-	Serve: func(ctx context.Context, cfg config.Config, log *slog.Logger, ln net.Listener) error {
-		a, err := app.New(cfg, log)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		return a.Run(ctx, ln)
-	},
-}
+var program = service.Program[config.Config, *app.App]{Name: config.Service, Keys: config.Keys(), Load: config.Load, New: app.New}
 
 func main() { service.Main(program) }
 
