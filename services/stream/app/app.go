@@ -39,6 +39,7 @@ type App struct {
 	hub      *hub.Hub
 	consumer *consumer.Consumer
 	control  *control.Registry
+	stream   *httpapi.Stream
 	handler  http.Handler
 
 	shutdown     context.Context // done when the HTTP server starts shutting down
@@ -88,6 +89,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Log:      log,
 		Metrics:  m,
 	}
+	a.stream = stream
 	mux := http.NewServeMux()
 	mux.Handle("GET /stream", stream)
 	mux.HandleFunc("GET /healthz", health.Live)
@@ -133,6 +135,13 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		a.nc.Close()
 	}()
 
+	// The grace clock starts when ctx is done and bounds both halves of the
+	// shutdown: the server's, then the wait for the hijacked streams.
+	graceCtx, graceUp := context.WithCancel(context.Background())
+	defer graceUp()
+	stopClock := context.AfterFunc(ctx, func() { time.AfterFunc(a.cfg.ShutdownGrace, graceUp) })
+	defer stopClock()
+
 	srv := httpserver.New(a.handler, a.log)
 	// Shutdown closes the listener, then calls this: every stream sends its
 	// retry frame and ends, so Shutdown's wait for idle connections is short.
@@ -140,6 +149,13 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	a.log.Info("stream service listening", "addr", ln.Addr().String())
 	err := httpserver.Serve(ctx, srv, ln, a.cfg.ShutdownGrace)
 	a.stopAccepted() // also when Serve failed on its own
+	// Streams run on hijacked connections, which Shutdown neither waits for
+	// nor closes: wait for their retry frames here, before NATS is closed.
+	dctx, cancel := context.WithTimeout(graceCtx, a.cfg.ShutdownGrace)
+	defer cancel()
+	if n := a.stream.Drain(dctx); n > 0 {
+		a.log.Warn("closed streams still open at the end of the shutdown grace", "streams", n)
+	}
 	if err != nil {
 		return fmt.Errorf("serving http: %w", err)
 	}

@@ -21,7 +21,7 @@ func (r *deadlineRecorder) SetWriteDeadline(t time.Time) error {
 
 func TestDeadlineWriterMovesTheDeadlineLazily(t *testing.T) {
 	rec := &deadlineRecorder{ResponseRecorder: httptest.NewRecorder()}
-	d := &deadlineWriter{w: rec, rc: http.NewResponseController(rec), timeout: time.Hour}
+	d := &deadlineWriter{w: rec, dl: http.NewResponseController(rec), timeout: time.Hour}
 	start := time.Now()
 	for range 100 {
 		if _, err := d.Write([]byte("data: x\n\n")); err != nil {

@@ -10,9 +10,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/herald-push/herald/services/kit/logging"
@@ -47,6 +49,8 @@ type Stream struct {
 	Shutdown context.Context // done when the server starts shutting down
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics
+
+	streams tracker // streams on hijacked connections, for Drain
 }
 
 // Why a stream was ended by the server.
@@ -79,14 +83,74 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Metrics.Requests.WithLabelValues("ok").Inc()
 
-	connID := newConnID()
-	sub, through := s.Hub.Subscribe(q.channels)
-	defer sub.Close()
-	s.Control.Add(connID, sub)
-	defer s.Control.Remove(connID)
-	log = log.With("connection_id", connID)
+	st := &stream{s: s, id: newConnID(), q: q}
+	st.log = log.With("connection_id", st.id)
+	st.sub, st.through = s.Hub.Subscribe(q.channels)
+	s.Control.Add(st.id, st.sub)
 
-	ctx, cancel := context.WithCancelCause(r.Context())
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	// The per-write deadlines below would outlive the stream on a reused
+	// keep-alive connection; a stream's connection is never reused (the
+	// client's reconnect opens a new one anyway). Hijacked, the body ends
+	// when the connection closes.
+	h.Set("Connection", "close")
+	open := sse.AppendRetry(nil, s.Opts.Retry)
+	open = append(open, frame.Connected(st.id, q.channels)...)
+
+	conn, extra, err := s.hijack(w, r)
+	switch {
+	case err == nil:
+		if extra > 0 {
+			st.log.Debug("ignoring bytes sent after the stream request", "bytes", extra)
+		}
+		head := appendHead(make([]byte, 0, 256+len(open)), r, h)
+		out := &deadlineWriter{w: conn, dl: conn, timeout: s.Opts.WriteTimeout}
+		// r's context ends when this handler returns; the stream outlives it.
+		go func() {
+			defer s.streams.end(conn)
+			defer conn.Close()
+			st.serve(context.Background(), out, noFlush, append(head, open...))
+		}()
+	case errors.Is(err, errKept):
+		rc := http.NewResponseController(w)
+		// The server's read timeout would cancel a long-lived stream; a stream
+		// reads nothing after its headers. Writes get their own deadline.
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+		w.WriteHeader(http.StatusOK)
+		st.serve(r.Context(), &deadlineWriter{w: w, dl: rc, timeout: s.Opts.WriteTimeout}, rc.Flush, open)
+	default:
+		st.close()
+		s.Metrics.Disconnects.WithLabelValues("client").Inc()
+	}
+}
+
+// stream is one accepted /stream request, subscribed to the hub.
+type stream struct {
+	s       *Stream
+	id      string
+	q       query
+	log     *slog.Logger
+	sub     *hub.Subscriber
+	through uint64
+}
+
+func (st *stream) close() {
+	st.sub.Close()
+	st.s.Control.Remove(st.id)
+}
+
+// serve sends open (on a hijacked connection, the response head too), replays
+// what a resuming client missed, then the live feed until the stream ends.
+// On a hijacked connection flush is noFlush: every write goes to the socket.
+func (st *stream) serve(parent context.Context, out *deadlineWriter, flush func() error, open []byte) {
+	s, sub, q := st.s, st.sub, st.q
+	defer st.close()
+
+	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	stopShutdown := context.AfterFunc(s.Shutdown, func() { cancel(errShutdown) })
 	defer stopShutdown()
@@ -95,69 +159,61 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer t.Stop()
 	}
 
-	rc := http.NewResponseController(w)
-	// The server's read timeout would cancel a long-lived stream; a stream
-	// reads nothing after its headers. Writes get their own per-write deadline.
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-	out := &deadlineWriter{w: w, rc: rc, timeout: s.Opts.WriteTimeout}
-
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	// The per-write deadlines below would outlive the stream on a reused
-	// keep-alive connection; a stream's connection is never reused (the
-	// client's reconnect opens a new one anyway).
-	h.Set("Connection", "close")
-	w.WriteHeader(http.StatusOK)
-	open := sse.AppendRetry(nil, s.Opts.Retry)
-	open = append(open, frame.Connected(connID, q.channels)...)
-	if _, err := out.Write(open); err != nil {
+	if err := write(out, flush, open); err != nil {
 		s.Metrics.Disconnects.WithLabelValues("client").Inc()
 		return
 	}
-	if err := rc.Flush(); err != nil {
-		s.Metrics.Disconnects.WithLabelValues("client").Inc()
-		return
-	}
-	log.Debug("stream opened", "channels", q.channels, "last_event_id", q.lastID, "resume", q.resume)
+	st.log.Debug("stream opened", "channels", q.channels, "last_event_id", q.lastID, "resume", q.resume)
 
-	skip := through
+	skip := st.through
+	var err error
 	if q.resume {
-		skip, err = s.Replay.Replay(ctx, out, rc.Flush, replay.Request{After: q.lastID, Through: through, Patterns: q.channels, Sub: sub})
+		skip, err = s.Replay.Replay(ctx, out, flush, replay.Request{After: q.lastID, Through: st.through, Patterns: q.channels, Sub: sub})
 	}
 	if err == nil {
-		err = sub.Serve(ctx, out, rc.Flush, s.Opts.Heartbeat, skip)
+		err = sub.Serve(ctx, out, flush, s.Opts.Heartbeat, skip)
 	}
 	if errors.Is(sub.Err(), hub.ErrSlow) {
 		// dropped by the hub; the write that was stuck failed after that
 		err = hub.ErrSlow
 	}
-	s.finish(log, out, rc, context.Cause(ctx), err)
+	s.finish(st.log, out, flush, context.Cause(ctx), err)
 }
+
+func write(out *deadlineWriter, flush func() error, p []byte) error {
+	if _, err := out.Write(p); err != nil {
+		return err
+	}
+	return flush()
+}
+
+func noFlush() error { return nil }
 
 // finish records why the stream ended and, on shutdown, tells the client
 // to come back after a jittered delay so replicas are not stormed at once.
-func (s *Stream) finish(log *slog.Logger, out *deadlineWriter, rc *http.ResponseController, cause, err error) {
+func (s *Stream) finish(log *slog.Logger, out *deadlineWriter, flush func() error, cause, err error) {
 	switch {
 	case errors.Is(cause, errShutdown):
 		s.Metrics.Disconnects.WithLabelValues("shutdown").Inc()
 		out.setTimeout(time.Second) // a stuck client must not hold up the shutdown
-		if _, werr := out.Write(sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5))); werr == nil {
-			_ = rc.Flush()
-		}
+		_ = write(out, flush, sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5)))
 	case errors.Is(err, hub.ErrSlow):
 		s.Metrics.Disconnects.WithLabelValues("slow").Inc()
 		log.Info("slow client disconnected")
 	case errors.Is(cause, errLifetime):
 		s.Metrics.Disconnects.WithLabelValues("lifetime").Inc()
-	case cause != nil || err == nil:
+	case cause != nil || err == nil || clientGone(err):
 		s.Metrics.Disconnects.WithLabelValues("client").Inc()
 	default:
 		s.Metrics.Disconnects.WithLabelValues("error").Inc()
 		log.Info("stream ended", "err", err)
 	}
+}
+
+// clientGone tells a write that failed because the client left (what a
+// hijacked stream learns instead of net/http cancelling the request).
+func clientGone(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 func (s *Stream) waitReady(ctx context.Context) bool {
@@ -184,8 +240,8 @@ func (s *Stream) waitReady(ctx context.Context) bool {
 // done on every write), so it is moved only when less than half of the
 // timeout is left: every write still has between timeout/2 and timeout.
 type deadlineWriter struct {
-	w        http.ResponseWriter
-	rc       *http.ResponseController
+	w        io.Writer
+	dl       interface{ SetWriteDeadline(time.Time) error } // the conn, or an http.ResponseController
 	timeout  time.Duration
 	deadline time.Time
 }
@@ -193,7 +249,7 @@ type deadlineWriter struct {
 func (d *deadlineWriter) Write(p []byte) (int, error) {
 	if now := time.Now(); d.deadline.Sub(now) < d.timeout/2 {
 		d.deadline = now.Add(d.timeout)
-		_ = d.rc.SetWriteDeadline(d.deadline)
+		_ = d.dl.SetWriteDeadline(d.deadline)
 	}
 	return d.w.Write(p)
 }
