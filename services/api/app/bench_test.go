@@ -43,15 +43,7 @@ func BenchmarkPublish(b *testing.B) {
 	cpu0 := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			res, err := client.Post(url, "application/json", bytes.NewReader(body))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusCreated {
-				b.Errorf("status %d", res.StatusCode)
+			if !post(b, client, url, body) {
 				return
 			}
 		}
@@ -84,15 +76,7 @@ func BenchmarkPublishBatch(b *testing.B) {
 			if n == 0 {
 				return
 			}
-			res, err := client.Post(url, "application/json", bytes.NewReader(body))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode != http.StatusCreated {
-				b.Errorf("status %d", res.StatusCode)
+			if !post(b, client, url, body) {
 				return
 			}
 			if n < size {
@@ -101,4 +85,20 @@ func BenchmarkPublishBatch(b *testing.B) {
 		}
 	})
 	report(b, cpu0)
+}
+
+// post sends one publish request and reports whether it was stored (201).
+func post(b *testing.B, client *http.Client, url string, body []byte) bool {
+	res, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Error(err)
+		return false
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		b.Errorf("status %d", res.StatusCode)
+		return false
+	}
+	return true
 }
