@@ -67,7 +67,10 @@ func (l *ledger) expected(patterns []string, from uint64) []uint64 {
 type chaosClient struct {
 	id       int
 	patterns []string
-	backfill bool // first connect asks for everything (last_event_id=0)
+	// backfill clients ask for everything with last_event_id=0 in their URL.
+	// Like a browser they keep that URL on every reconnect; once they have an
+	// id, their Last-Event-ID header wins over it.
+	backfill bool
 	rng      *rand.Rand
 
 	mu         sync.Mutex
@@ -92,7 +95,7 @@ func (c *chaosClient) run(ctx context.Context, streams func() []string, dropP, s
 	for ctx.Err() == nil {
 		urls := streams()
 		q := url.Values{"channel": c.patterns}
-		if first && c.backfill {
+		if c.backfill {
 			q.Set("last_event_id", "0")
 		}
 		s, err := ssetest.Open(ctx, client, urls[c.rng.IntN(len(urls))]+"/stream?"+q.Encode(), c.lastIDNow())
