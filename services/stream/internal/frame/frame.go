@@ -34,7 +34,8 @@ type Builder struct {
 
 // Event decodes the protobuf message stored at seq under subject and returns
 // the hub event carrying its frame. The channel is taken from the subject,
-// which is what JetStream filters on, so replay and live fan-out agree.
+// which is what JetStream filters on, so replay and live fan-out agree, and
+// the envelope prints that channel (never the protobuf field's).
 func (b *Builder) Event(seq uint64, subject string, data []byte) (*hub.Event, error) {
 	ch, ok := channel.FromSubject(subject)
 	if !ok {
@@ -44,6 +45,10 @@ func (b *Builder) Event(seq uint64, subject string, data []byte) (*hub.Event, er
 	if err := proto.Unmarshal(data, &b.ev); err != nil {
 		return nil, fmt.Errorf("message %d: decoding event: %w", seq, err)
 	}
+	// The subject is the one source of truth for the channel: it is what
+	// subscribers are matched on, so the envelope must name it too, whatever
+	// a raw NATS publisher put in the protobuf field.
+	b.ev.Channel = ch
 	b.scratch = envelope.Append(b.scratch[:0], &b.ev)
 	typ := b.ev.GetType()
 	if typ == "" {

@@ -90,3 +90,19 @@ func BenchmarkEvent(b *testing.B) {
 		}
 	}
 }
+
+// A message whose protobuf channel disagrees with its subject (anyone who can
+// publish to NATS can send one) is labelled with the subject's channel, the
+// one subscribers were matched on.
+func TestEventChannelComesFromSubject(t *testing.T) {
+	var b Builder
+	data, _ := proto.Marshal(&heraldv1.Event{Channel: "admin.secret", Data: []byte(`1`)})
+	ev, err := b.Event(7, channel.Subject("chat.lobby"), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "id: 7\ndata: {\"channel\":\"chat.lobby\",\"type\":\"message\",\"data\":1,\"time\":\"1970-01-01T00:00:00.000Z\"}\n\n"
+	if ev.Channel != "chat.lobby" || string(ev.Frame) != want {
+		t.Fatalf("got %q %q, want chat.lobby %q", ev.Channel, ev.Frame, want)
+	}
+}
