@@ -36,6 +36,11 @@ type Options struct {
 	Env              []string      // extra KEY=value for both services
 	APIEnv           []string      // extra KEY=value for the api
 	StreamEnv        []string      // extra KEY=value for every stream replica
+	// PassEnv passes the parent's HERALD_* variables on to both services
+	// (over Env, APIEnv and StreamEnv; never the addresses the launcher
+	// wires). scripts/dev sets it; tests leave it off so a developer's shell
+	// cannot change what they test.
+	PassEnv bool
 	Nginx            string        // nginx binary; default found by FindNginx
 	Root             string        // repository root; default RepoRoot()
 	BinDir           string        // directory holding prebuilt api and stream binaries; default built once per process
@@ -135,7 +140,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 }
 
 // childEnv is the parent's environment without any HERALD_* variable (a
-// developer's shell must not leak into the stack), plus extra.
+// developer's shell must not leak into a test's stack; Options.PassEnv adds
+// them back on purpose), plus extra.
 func childEnv(environ []string, extra ...string) []string {
 	var env []string
 	for _, kv := range environ {
@@ -190,7 +196,7 @@ func (s *Stack) startAPI(ctx context.Context) error {
 	}
 	s.APIURL = "http://" + addr
 	env := append(append(append([]string{}, s.env...), s.opts.Env...), s.opts.APIEnv...)
-	env = append(env, "HERALD_HTTP_ADDR="+addr)
+	env = append(append(env, s.passed()...), "HERALD_HTTP_ADDR="+addr)
 	p, err := startProc("api", filepath.Join(s.bin, apiBinary), nil, env, filepath.Join(s.Dir, "logs", "api.log"), s.opts.Echo)
 	if err != nil {
 		return err
@@ -207,7 +213,7 @@ func (s *Stack) StartStream(i int) error {
 		return fmt.Errorf("stream %d is already running", i)
 	}
 	env := append(append(append([]string{}, s.env...), s.opts.Env...), s.opts.StreamEnv...)
-	env = append(env, "HERALD_HTTP_ADDR="+s.streamAddr[i])
+	env = append(append(env, s.passed()...), "HERALD_HTTP_ADDR="+s.streamAddr[i])
 	if s.opts.Heartbeat > 0 {
 		env = append(env, "HERALD_SSE_HEARTBEAT="+s.opts.Heartbeat.String())
 	}

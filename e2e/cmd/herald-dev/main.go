@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		HTMLRoot:    *html,
 		CORSOrigins: strings.Fields(*cors),
 		Nginx:       nginxPath,
+		PassEnv:     true,
 	}
 	if !*quiet {
 		opts.Echo = out
@@ -82,6 +83,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(tw, "  nats (JetStream)\t%s\n", s.NATSURL)
 	fmt.Fprintf(tw, "  logs\t%s\n", strings.Join(s.LogFiles(), "\n\t"))
+	if names := launcher.PassedEnv(); len(names) > 0 {
+		fmt.Fprintf(tw, "  from your environment\t%s\n", strings.Join(names, " "))
+	}
 	fmt.Fprintln(tw, "\nTry it:")
 	fmt.Fprintf(tw, "  curl -N '%s/stream?channel=news'\n", s.BaseURL)
 	fmt.Fprintf(tw, "  curl -X POST -H 'Content-Type: application/json' -d '{\"data\":{\"hello\":\"world\"}}' %s/api/v1/channels/news/events\n", s.BaseURL)
