@@ -8,6 +8,7 @@ package frame
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/proto/envelope"
@@ -61,9 +62,11 @@ func (b *Builder) Event(seq uint64, subject string, data []byte) (*hub.Event, er
 	return &hub.Event{Seq: seq, Channel: ch, Frame: frame}, nil
 }
 
-// Connected is the herald.connected frame that opens every stream.
-func Connected(connID string, channels []string) []byte {
-	return sse.AppendEvent(nil, "", TypeConnected, connJSON(connID, channels))
+// Connected is the herald.connected frame that opens every stream. It
+// carries the retry field, so the opening is one event and never an empty
+// block that some clients dispatch as a message.
+func Connected(connID string, channels []string, retry time.Duration) []byte {
+	return sse.AppendEvent(sse.AppendRetry(nil, retry), "", TypeConnected, connJSON(connID, channels))
 }
 
 // Subscribed is the herald.subscribed frame sent after a channel change.

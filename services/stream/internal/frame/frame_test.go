@@ -68,7 +68,7 @@ func TestSystemFramesExact(t *testing.T) {
 	tests := []struct {
 		got, want string
 	}{
-		{string(Connected("abc", []string{"chat.*", "news"})), "event: herald.connected\ndata: {\"connection_id\":\"abc\",\"channels\":[\"chat.*\",\"news\"]}\n\n"},
+		{string(Connected("abc", []string{"chat.*", "news"}, 2500*time.Millisecond)), "retry: 2500\nevent: herald.connected\ndata: {\"connection_id\":\"abc\",\"channels\":[\"chat.*\",\"news\"]}\n\n"},
 		{string(Subscribed("abc", []string{"x"})), "event: herald.subscribed\ndata: {\"connection_id\":\"abc\",\"channels\":[\"x\"]}\n\n"},
 		{string(Gap(2, 8)), "event: herald.gap\ndata: {\"after\":2,\"first_available\":8}\n\n"},
 	}

@@ -97,8 +97,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// client's reconnect opens a new one anyway). Hijacked, the body ends
 	// when the connection closes.
 	h.Set("Connection", "close")
-	open := sse.AppendRetry(nil, s.Opts.Retry)
-	open = append(open, frame.Connected(st.id, q.channels)...)
+	open := frame.Connected(st.id, q.channels, s.Opts.Retry)
 
 	conn, extra, err := s.hijack(w, r)
 	switch {
