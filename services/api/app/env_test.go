@@ -16,6 +16,7 @@ import (
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/services/api/app"
 	"github.com/herald-push/herald/services/api/config"
+	"github.com/herald-push/herald/services/kit/auth/authtest"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -78,6 +79,11 @@ func (e *env) startAppURL(url string, mod func(*config.Config)) {
 	cfg.NATSURL = url
 	cfg.PublishTimeout = 2 * time.Second
 	cfg.ControlTimeout = 300 * time.Millisecond
+	// The default grants nothing (fail closed); these tests are about
+	// everything else, so anonymous callers may do anything, and tokens
+	// signed with authtest.Secret are accepted.
+	cfg.Auth.AnonymousPublish, cfg.Auth.AnonymousSubscribe = []string{">"}, []string{">"}
+	cfg.Auth.HMACSecret = authtest.Secret
 	if mod != nil {
 		mod(&cfg)
 	}
