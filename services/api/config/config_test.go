@@ -21,7 +21,7 @@ func TestDefault(t *testing.T) {
 		ControlTimeout: 2 * time.Second, PublishTimeout: 5 * time.Second, MaxChannels: 32,
 		Events: config.Retention{MaxAge: 24 * time.Hour, MaxMsgsPerChannel: 10000, MaxBytes: 1 << 30, Replicas: 1, DuplicateWindow: 2 * time.Minute},
 		// Fail closed: no key, no anonymous rights.
-		Auth: auth.Config{RequireExp: true, Leeway: 30 * time.Second, CookieName: "herald_token", AnonymousPublish: []string{}, AnonymousSubscribe: []string{}, AllowedOrigins: []string{}},
+		Auth: auth.Config{RequireExp: true, Leeway: 30 * time.Second, CookieName: "herald_token"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Default()\n got %+v\nwant %+v", got, want)

@@ -147,7 +147,7 @@ func (r *Reader) List(key string) []string {
 	default:
 		items = strings.FieldsFunc(fmt.Sprint(v), func(c rune) bool { return c == ',' || c == ' ' || c == '\t' || c == '\n' })
 	}
-	out := make([]string, 0, len(items))
+	var out []string // nil when empty, like an unset key's zero value
 	for _, it := range items {
 		if it = strings.TrimSpace(it); it != "" {
 			out = append(out, it)

@@ -53,7 +53,7 @@ func TestList(t *testing.T) {
 			t.Errorf("List(%s) = %q, want %q", key, got, want)
 		}
 	}
-	if r.Optional("c") != "" || r.Err() != nil {
+	if r.List("c") != nil || r.Optional("c") != "" || r.Err() != nil {
 		t.Errorf("Optional of an empty key: %q, %v", r.Optional("c"), r.Err())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth/authtest"
 	"github.com/herald-push/herald/services/stream/app"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
@@ -60,6 +61,11 @@ func startApp(t testing.TB, natsURL string, waitReady bool, mod func(*config.Con
 	cfg.NATSURL = natsURL
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.ShutdownGrace = 5 * time.Second
+	// The default grants nothing (fail closed); these tests are about
+	// everything else: anonymous clients may subscribe to anything, and
+	// tokens signed with authtest.Secret are accepted.
+	cfg.Auth.AnonymousSubscribe = []string{">"}
+	cfg.Auth.HMACSecret = authtest.Secret
 	if mod != nil {
 		mod(&cfg)
 	}
