@@ -51,6 +51,7 @@ type env struct {
 	peer  *nats.Conn
 	js    jetstream.JetStream
 	close func()
+	logw  io.Writer // when set, the api logs here at debug level
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -87,7 +88,11 @@ func (e *env) startAppURL(url string, mod func(*config.Config)) {
 	if mod != nil {
 		mod(&cfg)
 	}
-	a, err := app.New(cfg, quietLog())
+	log := quietLog()
+	if e.logw != nil {
+		log = slog.New(slog.NewJSONHandler(e.logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a, err := app.New(cfg, log)
 	if err != nil {
 		e.t.Fatalf("app.New: %v", err)
 	}
