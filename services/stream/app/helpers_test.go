@@ -57,6 +57,12 @@ func testLogger() *slog.Logger {
 // waits for it to be ready unless the stream does not exist yet.
 func startApp(t testing.TB, natsURL string, waitReady bool, mod func(*config.Config)) *testApp {
 	t.Helper()
+	return startAppLog(t, natsURL, waitReady, testLogger(), mod)
+}
+
+// startAppLog is startApp logging to log.
+func startAppLog(t testing.TB, natsURL string, waitReady bool, log *slog.Logger, mod func(*config.Config)) *testApp {
+	t.Helper()
 	cfg := config.Default()
 	cfg.NATSURL = natsURL
 	cfg.HTTPAddr = "127.0.0.1:0"
@@ -69,7 +75,7 @@ func startApp(t testing.TB, natsURL string, waitReady bool, mod func(*config.Con
 	if mod != nil {
 		mod(&cfg)
 	}
-	a, err := app.New(cfg, testLogger())
+	a, err := app.New(cfg, log)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
