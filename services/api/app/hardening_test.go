@@ -15,6 +15,7 @@ import (
 	"github.com/herald-push/herald/proto/heraldv1"
 	"github.com/herald-push/herald/services/api/config"
 	"github.com/herald-push/herald/services/kit/auth/authtest"
+	"github.com/herald-push/herald/services/kit/logging"
 	"github.com/nats-io/nats.go"
 )
 
@@ -200,6 +201,9 @@ func TestHardening(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), secret) {
 		t.Errorf("the query token is in the api's log:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "conn-alice") || !strings.Contains(logs.String(), logging.ConnHash("conn-alice")) {
+		t.Errorf("connection ids must be logged as a hash only:\n%s", logs.String())
 	}
 	if !strings.Contains(logs.String(), `"status":401`) {
 		t.Errorf("the log does not hold the requests:\n%s", logs.String())

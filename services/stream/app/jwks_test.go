@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,7 +14,6 @@ import (
 
 	"github.com/herald-push/herald/services/kit/auth/authtest"
 	"github.com/herald-push/herald/services/stream/config"
-	"github.com/herald-push/herald/services/stream/internal/streamtest"
 )
 
 // TestJWKSRotation: the stream verifies tokens against a real JWKS endpoint
@@ -31,13 +31,19 @@ func TestJWKSRotation(t *testing.T) {
 	k1 := authtest.Sign(t, jwt.SigningMethodRS256, k.RSA, "k1", claims())
 	k2 := authtest.Sign(t, jwt.SigningMethodES256, k.EC, "k2", claims())
 	status := func(tok string) (int, string) {
-		c := streamtest.Dial(t, a.streamURL("feed.x")+"&access_token="+url.QueryEscape(tok), nil)
-		defer c.Close()
-		if c.Resp.StatusCode == http.StatusOK {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel() // ends an accepted stream
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.streamURL("feed.x")+"&access_token="+url.QueryEscape(tok), nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode == http.StatusOK {
 			return 200, ""
 		}
-		b, _ := io.ReadAll(c.Resp.Body)
-		return c.Resp.StatusCode, string(b)
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
 	}
 	if s, body := status(k1); s != 200 {
 		t.Fatalf("k1 before rotation: %d %s", s, body)

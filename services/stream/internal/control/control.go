@@ -6,8 +6,6 @@
 package control
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/proto/heraldv1"
+	"github.com/herald-push/herald/services/kit/logging"
 	"github.com/herald-push/herald/services/stream/internal/chanset"
 	"github.com/herald-push/herald/services/stream/internal/frame"
 	"github.com/herald-push/herald/services/stream/internal/hub"
@@ -106,7 +105,7 @@ func (r *Registry) handle(msg *nats.Msg) {
 		return
 	}
 	if err := msg.Respond(data); err != nil {
-		r.log.Warn("sending control reply", "conn", connHash(id), "err", err)
+		r.log.Warn("sending control reply", "conn", logging.ConnHash(id), "err", err)
 	}
 }
 
@@ -167,15 +166,8 @@ func (r *Registry) apply(id string, c conn, data []byte) *heraldv1.ControlReply 
 	// Events of the new set flow from SetChannels on; the frame tells the
 	// client, in order with them, which set it now has.
 	s.Send(&hub.Event{Frame: frame.Subscribed(id, set)})
-	r.log.Debug("channels changed", "conn", connHash(id), "op", req.GetOp().String(), "channels", set, "request_id", req.GetRequestId())
+	r.log.Debug("channels changed", "conn", logging.ConnHash(id), "op", req.GetOp().String(), "channels", set, "request_id", req.GetRequestId())
 	return &heraldv1.ControlReply{Status: heraldv1.ControlReply_STATUS_OK, Channels: set}
-}
-
-// connHash is the connection id as logged (see httpapi.ConnHash): the id
-// itself is a capability.
-func connHash(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:4])
 }
 
 func short(s string) string {

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,12 +38,4 @@ func (s *Stream) authorize(w http.ResponseWriter, rights auth.Rights, channels [
 		return false
 	}
 	return true
-}
-
-// ConnHash is how a connection id appears in logs: the id is a capability
-// (it lets its principal change the stream's channels), so logs carry only
-// the first 8 hex digits of its SHA-256, enough to follow one connection.
-func ConnHash(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:4])
 }

@@ -94,7 +94,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Metrics.Requests.WithLabelValues("ok").Inc()
 
 	st := &stream{s: s, id: newConnID(), q: q, expires: rights.Expires}
-	st.log = log.With("conn", ConnHash(st.id))
+	st.log = log.With("conn", logging.ConnHash(st.id))
 	st.sub, st.through = s.Hub.Subscribe(q.channels)
 	s.Control.Add(st.id, st.sub, control.Owner{Principal: rights.Principal, Anonymous: rights.Anonymous, Subscribe: rights.Subscribe})
 
