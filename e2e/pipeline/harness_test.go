@@ -127,7 +127,7 @@ func serve(t *testing.T, ln net.Listener, run func(context.Context, net.Listener
 func startAPI(t *testing.T, natsURL string) *service {
 	t.Helper()
 	cfg := apiconfig.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
 	a, err := apiapp.New(cfg, quiet())
 	if err != nil {
 		t.Fatalf("starting api: %v", err)
@@ -141,7 +141,7 @@ func startAPI(t *testing.T, natsURL string) *service {
 func startStream(t *testing.T, natsURL, addr string, tune func(*streamconfig.Config)) *service {
 	t.Helper()
 	cfg := streamconfig.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
 	cfg.ShutdownGrace = 5 * time.Second
 	cfg.Retry = 10 * time.Millisecond
 	if tune != nil {

@@ -42,7 +42,7 @@ type App struct {
 // New connects to NATS (in the background if it is not up yet) and starts
 // ensuring the event stream; until both are done the api answers 503.
 func New(cfg config.Config, log *slog.Logger) (*App, error) {
-	nc, err := natsconn.Connect(cfg.NATSURL, "herald-api", log)
+	nc, err := natsconn.Connect(cfg.NATS, "herald-api", log)
 	if err != nil {
 		return nil, err
 	}
@@ -52,13 +52,15 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, nc: nc, store: st}
+	m := metrics.New()
+	m.WatchFailover(func() uint64 { return nc.Stats().Reconnects }, st.Rechecks)
 	a.handler = httpapi.New(httpapi.Deps{
 		Config:    cfg,
 		Store:     st,
 		Control:   control.New(nc, cfg.ControlTimeout),
-		Metrics:   metrics.New(),
+		Metrics:   m,
 		Log:       log,
-		NATSCheck: health.Check{Name: "nats", Func: func(context.Context) error { return natsconn.Check(nc) }},
+		NATSCheck: health.Check{Name: "nats", Func: func(ctx context.Context) error { return natsconn.Check(ctx, nc) }},
 	})
 	a.storeCtx, a.stopStore = context.WithCancel(context.Background())
 	a.storeDone.Go(func() { st.Run(a.storeCtx) })

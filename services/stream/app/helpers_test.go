@@ -57,7 +57,7 @@ func testLogger() *slog.Logger {
 func startApp(t testing.TB, natsURL string, waitReady bool, mod func(*config.Config)) *testApp {
 	t.Helper()
 	cfg := config.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.ShutdownGrace = 5 * time.Second
 	if mod != nil {

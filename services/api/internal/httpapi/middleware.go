@@ -53,6 +53,9 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			// as given, never trusted for anything.
 			slog.String("remote", req.RemoteAddr),
 		}
+		if cause, ok := c.Get(causeKey).(string); ok {
+			attrs = append(attrs, slog.String("cause", cause))
+		}
 		if xff := req.Header.Get("X-Forwarded-For"); xff != "" {
 			attrs = append(attrs, slog.String("forwarded_for", xff))
 		}
