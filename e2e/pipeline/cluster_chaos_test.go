@@ -69,6 +69,7 @@ func TestChaosCluster(t *testing.T) {
 	killLeader := func() {
 		leader := streamInfo(t, js).Cluster.Leader
 		i := s.NATSNodeIndex(leader)
+		t.Logf("killing stream leader %s (meta leader %s)", leader, metaLeader(t, s))
 		mark := pr.mark()
 		killed := time.Now()
 		if err := s.KillNATSNode(i); err != nil {
@@ -84,18 +85,20 @@ func TestChaosCluster(t *testing.T) {
 		leader := streamInfo(t, js).Cluster.Leader
 		node := consumerNode(t, js, leader)
 		i := s.NATSNodeIndex(node)
+		meta := metaLeader(t, s)
 		before := restarts(t, s.StreamURLs)
 		mark := pr.mark()
 		if err := s.KillNATSNode(i); err != nil {
 			t.Error(err)
 		}
 		stall := pr.waitStall(t, mark)
-		t.Logf("MEASURE consumer node kill (%s, stream leader %s): delivery stall %s (target ≤ 3 s); consumer restarts %v → %v",
-			node, leader, stall.Round(time.Millisecond), before, restarts(t, s.StreamURLs))
+		t.Logf("MEASURE consumer node kill (%s; stream leader %s, meta leader %s): delivery stall %s (target ≤ 3 s); consumer restarts %v → %v",
+			node, leader, meta, stall.Round(time.Millisecond), before, restarts(t, s.StreamURLs))
 		restartNode(t, ctx, s, i)
 	}
 	freeze := func() {
 		i := busiestNode(t, s)
+		t.Logf("freezing %s (stream leader %s, meta leader %s)", s.NATSNodeName(i), streamInfo(t, js).Cluster.Leader, metaLeader(t, s))
 		before := reconnects(t, services)
 		frozen := time.Now()
 		s.FreezeNATSNode(i)
@@ -214,6 +217,21 @@ func waitNodeHealthy(t *testing.T, s *launcher.Stack, i int) {
 	eventually(t, 60*time.Second, s.NATSNodeName(i)+" healthy", func() bool {
 		return get(s.NATSNodeMonitorURL(i)+"/healthz") == http.StatusOK
 	})
+}
+
+// metaLeader is the JetStream meta leader as a live node reports it.
+func metaLeader(t *testing.T, s *launcher.Stack) string {
+	for i := range s.NATSNodes() {
+		var jsz struct {
+			Meta struct {
+				Leader string `json:"leader"`
+			} `json:"meta_cluster"`
+		}
+		if getJSON(s.NATSNodeMonitorURL(i)+"/jsz", &jsz) == nil && jsz.Meta.Leader != "" {
+			return jsz.Meta.Leader
+		}
+	}
+	return "unknown"
 }
 
 // busiestNode is the node most Herald connections use (the api's and the

@@ -128,3 +128,26 @@ func Check(ctx context.Context, nc *nats.Conn) error {
 	}
 	return nil
 }
+
+// Suspect checks the link after a sign that its server may be hung (a
+// consumer's missed heartbeats, a publish's missing ack). If the server does
+// not answer a ping within a second, the connection moves to another server
+// of nats.url at once, instead of waiting for the client pings to give up
+// (up to (max_pings_out+1) × ping_interval). It reports whether it moved.
+func Suspect(nc *nats.Conn, log *slog.Logger, why string) bool {
+	if !nc.IsConnected() {
+		return false // already reconnecting
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), linkTimeout)
+	defer cancel()
+	if err := nc.FlushWithContext(ctx); err == nil {
+		return false
+	}
+	server := nc.ConnectedServerName()
+	if err := nc.ForceReconnect(); err != nil {
+		log.Warn("nats server not answering; could not force a reconnect", "server", server, "why", why, "err", err)
+		return false
+	}
+	log.Warn("nats server not answering a ping within 1s; moving to another", "server", server, "why", why)
+	return true
+}

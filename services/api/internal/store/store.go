@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/services/api/config"
+	"github.com/herald-push/herald/services/kit/natsconn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -40,6 +41,7 @@ type Store struct {
 	why     atomic.Pointer[string]    // the error that asked for the re-check
 	kick    chan struct{}
 	checks  atomic.Uint64 // re-checks begun after the stream was ensured
+	suspect atomic.Bool   // a link check is running
 }
 
 // Rechecks counts the times a publish found the stream unreachable and Run
@@ -206,6 +208,15 @@ func (s *Store) classify(err error) error {
 		return nil
 	case errors.Is(err, nats.ErrMaxPayload), errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum):
 		return fmt.Errorf("%w: %v", ErrTooLarge, err)
+	case errors.Is(err, jetstream.ErrAsyncPublishTimeout), errors.Is(err, nats.ErrTimeout):
+		// No ack in time: maybe a hung server. Check the link off the
+		// request path, once at a time.
+		if s.suspect.CompareAndSwap(false, true) {
+			go func() {
+				defer s.suspect.Store(false)
+				natsconn.Suspect(s.nc, s.log, "a publish got no ack")
+			}()
+		}
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
 		errors.Is(err, jetstream.ErrStreamNotFound):
 		why := err.Error()

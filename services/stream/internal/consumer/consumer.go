@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/natsconn"
 	"github.com/herald-push/herald/services/stream/internal/frame"
 	"github.com/herald-push/herald/services/stream/internal/hub"
 	"github.com/herald-push/herald/services/stream/internal/metrics"
@@ -45,12 +46,17 @@ type Consumer struct {
 	readyOnce sync.Once
 	ready     chan struct{}
 	lastErr   atomic.Pointer[error]
-	firstSeq  atomic.Uint64 // first sequence handed to the hub by this process
+	firstSeq  atomic.Uint64             // first sequence handed to the hub by this process
+	stream    atomic.Pointer[streamRef] // the stream as last looked up, for the bridge
+	bridged   atomic.Int64              // events the bridge delivered during the current failover
 }
 
 // DefaultHeartbeat is consumer.heartbeat's default: a stall is noticed after
 // two of them, well within the 3 s a failover may take.
 const DefaultHeartbeat = time.Second
+
+// streamRef wraps the interface so it fits an atomic.Pointer.
+type streamRef struct{ jetstream.Stream }
 
 // New returns a consumer that expects an idle heartbeat from JetStream every
 // heartbeat (DefaultHeartbeat when 0); Run starts it.
@@ -111,13 +117,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 	reason, attempts, lastLogged := "", 0, ""
 	for {
 		running := false
-		err := c.runOnce(ctx, func(start uint64) {
+		err := c.runOnce(ctx, !down.IsZero(), func(start uint64) {
 			running = true
 			c.m.ConsumerStarts.Inc()
 			if !down.IsZero() {
 				c.log.Info("consumer failed over", "reason", reason,
 					"stalled_for", time.Since(down).Round(time.Millisecond).String(),
-					"attempts", attempts+1, "start_seq", start)
+					"attempts", attempts+1, "start_seq", start, "bridged_events", c.bridged.Swap(0))
 			}
 			down, attempts, lastLogged, wait = time.Time{}, 0, "", minWait
 		})
@@ -136,6 +142,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.m.ConsumerRestarts.WithLabelValues(reason).Inc()
 			c.log.Warn("consumer failed; recreating it from the next sequence",
 				"reason", reason, "err", err, "after_seq", c.hub.LastSeq())
+			if reason == "no_heartbeat" {
+				// the server holding the consumer died or hung; if it is
+				// also ours, do not wait for the pings to notice
+				natsconn.Suspect(c.js.Conn(), c.log, "event consumer missed its heartbeats")
+			}
 			continue // the first attempt goes at once
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			if lastLogged != "not_found" {
@@ -144,6 +155,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		default:
 			attempts++
+			if errors.Is(err, context.DeadlineExceeded) {
+				natsconn.Suspect(c.js.Conn(), c.log, "creating the event consumer got no answer")
+			}
 			if err.Error() != lastLogged {
 				c.log.Warn("creating the consumer failed; will retry", "err", err, "attempts", attempts, "after_seq", c.hub.LastSeq())
 				lastLogged = err.Error()
@@ -172,14 +186,23 @@ func reasonOf(err error) string {
 }
 
 // runOnce creates one consumer, calls started, and feeds the hub until it
-// fails.
-func (c *Consumer) runOnce(ctx context.Context, started func(start uint64)) error {
+// fails. While recovering it bridges with direct gets until the consumer is
+// there.
+func (c *Consumer) runOnce(ctx context.Context, recovering bool, started func(start uint64)) error {
+	var br *bridge
+	if ref := c.stream.Load(); recovering && ref != nil {
+		br = c.startBridge(ctx, ref.Stream)
+	} else {
+		br = c.startBridge(ctx, nil)
+	}
+	defer func() { c.bridged.Add(br.stop()) }()
 	sctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	st, err := c.js.Stream(sctx, channel.StreamName)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("looking up stream %s: %w", channel.StreamName, err)
 	}
+	c.stream.Store(&streamRef{st})
 	state := st.CachedInfo().State
 	last := c.hub.LastSeq()
 	start := last + 1
@@ -252,6 +275,9 @@ func (c *Consumer) runOnce(ctx context.Context, started func(start uint64)) erro
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	defer it.Stop()
+	// From here the consumer feeds the hub: skip what the bridge delivered.
+	c.bridged.Add(br.stop())
+	prev = max(prev, c.hub.LastSeq())
 	started(start)
 	c.log.Info("consumer started", "start_seq", start, "stream_last_seq", target, "heartbeat", c.heartbeat.String())
 	if prev >= target || start > target {
