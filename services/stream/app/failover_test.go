@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/natstest"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -67,6 +68,38 @@ func TestConsumerFailover(t *testing.T) {
 	if n := consumerNames(t, e.js); len(n) != 1 || n[0] == names[0] {
 		t.Errorf("consumers after = %v, want one new one (old %s)", n, names[0])
 	}
+}
+
+// TestConsumerStall: the NATS server stops answering without closing the
+// connection (a frozen node). The consumer's missed heartbeats are noticed
+// and counted, /readyz turns 503, and once the server answers again the
+// consumer is recreated from the next sequence: the client gets every event
+// published meanwhile, once, in order.
+func TestConsumerStall(t *testing.T) {
+	e := newEnv(t, jetstream.StreamConfig{})
+	f := natstest.NewFreezer(t, strings.TrimPrefix(e.nats.URL(), "nats://"))
+	a := startApp(t, f.URL(), true, nil)
+	c, _ := a.open(t, nil, "news")
+	var all []published
+	for i := range 5 {
+		all = append(all, published{streamtest.Publish(t, e.js, "news", "", strconv.Itoa(i)), "news"})
+	}
+	a.waitSeq(t, all[len(all)-1].seq)
+
+	f.Freeze()
+	for i := 5; i < 10; i++ { // stored while the replica's link is frozen
+		all = append(all, published{streamtest.Publish(t, e.js, "news", "", strconv.Itoa(i)), "news"})
+	}
+	a.waitStatus(t, "/readyz", 503)
+	eventually(t, 10*time.Second, func() bool {
+		return contains(a.metrics(t), `herald_stream_consumer_restarts_total{reason="no_heartbeat"}`)
+	}, "the stall to be counted")
+	f.Thaw()
+	for i := 10; i < 15; i++ {
+		all = append(all, published{streamtest.Publish(t, e.js, "news", "", strconv.Itoa(i)), "news"})
+	}
+	expectExactly(t, c, all, 0, "news")
+	a.waitStatus(t, "/readyz", 200)
 }
 
 // grepLines returns the lines of s containing sub, for failure messages.
