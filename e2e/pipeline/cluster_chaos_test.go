@@ -517,4 +517,3 @@ func (p *probe) waitStall(t *testing.T, mark int) time.Duration {
 	}
 	return worst
 }
-
