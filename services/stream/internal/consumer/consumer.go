@@ -116,9 +116,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	var down time.Time // when delivery stopped; zero while running
 	reason, attempts, lastLogged := "", 0, ""
 	for {
-		running := false
+		running, startedAt := false, time.Time{}
 		err := c.runOnce(ctx, !down.IsZero(), func(start uint64) {
-			running = true
+			running, startedAt = true, time.Now()
 			c.m.ConsumerStarts.Inc()
 			if !down.IsZero() {
 				c.log.Info("consumer failed over", "reason", reason,
@@ -147,7 +147,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 				// also ours, do not wait for the pings to notice
 				natsconn.Suspect(c.js.Conn(), c.log, "event consumer missed its heartbeats")
 			}
-			continue // the first attempt goes at once
+			if time.Since(startedAt) > time.Second {
+				continue // the first attempt goes at once
+			}
+			// it failed as soon as it started: back off, do not spin
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			if lastLogged != "not_found" {
 				c.log.Info("waiting for the event stream to be created", "stream", channel.StreamName)
