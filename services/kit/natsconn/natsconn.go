@@ -60,9 +60,10 @@ func Default() Options {
 	return Options{URL: DefaultURL, PingInterval: DefaultPingInterval, MaxPingsOut: DefaultMaxPingsOut}
 }
 
-// Connect dials o.URL as name. It does not fail when NATS is not up yet: the
-// connection keeps retrying in the background and readiness reports it.
-func Connect(o Options, name string, log *slog.Logger) (*nats.Conn, error) {
+// Connect dials o.URL as name, with extra options (e.g. credentials). It
+// does not fail when NATS is not up yet: the connection keeps retrying in the
+// background and readiness reports it.
+func Connect(o Options, name string, log *slog.Logger, extra ...nats.Option) (*nats.Conn, error) {
 	if o.PingInterval <= 0 {
 		o.PingInterval = DefaultPingInterval
 	}
@@ -70,7 +71,7 @@ func Connect(o Options, name string, log *slog.Logger) (*nats.Conn, error) {
 		o.MaxPingsOut = DefaultMaxPingsOut
 	}
 	var downSince atomic.Int64 // unix nanos of the last disconnect, 0 while up
-	nc, err := nats.Connect(o.URL,
+	opts := append([]nats.Option{
 		nats.Name(name),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
@@ -103,7 +104,8 @@ func Connect(o Options, name string, log *slog.Logger) (*nats.Conn, error) {
 			}
 			log.Error("nats async error", "subject", subj, "err", err)
 		}),
-	)
+	}, extra...)
+	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to nats: %w", err)
 	}
