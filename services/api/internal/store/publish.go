@@ -78,6 +78,7 @@ func (s *Store) PublishBatch(ctx context.Context, items []Item) []Result {
 			// The ack may still come; the client does not learn the id, so
 			// it must retry (safely, with an Idempotency-Key).
 			out[i].Err = fmt.Errorf("%w: waiting for the ack: %v", ErrUnavailable, ctx.Err())
+			s.noAck()
 		}
 	}
 	return out

@@ -200,6 +200,18 @@ func (s *Store) checkReady() (jetstream.Stream, error) {
 	return ref.Stream, nil
 }
 
+// noAck is called when a publish got no ack in time: maybe the server it went
+// through is hung. The link is checked off the request path, once at a time,
+// and left for another server if it does not answer (natsconn.Suspect).
+func (s *Store) noAck() {
+	if s.suspect.CompareAndSwap(false, true) {
+		go func() {
+			defer s.suspect.Store(false)
+			natsconn.Suspect(s.nc, s.log, "a publish got no ack")
+		}()
+	}
+}
+
 // classify turns a NATS error into ErrUnavailable or ErrTooLarge, and asks
 // Run to ensure the stream again when it seems to be gone.
 func (s *Store) classify(err error) error {
@@ -209,14 +221,7 @@ func (s *Store) classify(err error) error {
 	case errors.Is(err, nats.ErrMaxPayload), errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum):
 		return fmt.Errorf("%w: %v", ErrTooLarge, err)
 	case errors.Is(err, jetstream.ErrAsyncPublishTimeout), errors.Is(err, nats.ErrTimeout):
-		// No ack in time: maybe a hung server. Check the link off the
-		// request path, once at a time.
-		if s.suspect.CompareAndSwap(false, true) {
-			go func() {
-				defer s.suspect.Store(false)
-				natsconn.Suspect(s.nc, s.log, "a publish got no ack")
-			}()
-		}
+		s.noAck()
 	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
 		errors.Is(err, jetstream.ErrStreamNotFound):
 		why := err.Error()
