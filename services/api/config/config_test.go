@@ -92,6 +92,10 @@ func TestLoadErrors(t *testing.T) {
 			`config events.duplicate_window (HERALD_EVENTS_DUPLICATE_WINDOW): 2m0s is longer than events.max_age (1m0s)`,
 		}},
 		{"empty url", map[string]string{"HERALD_NATS_URL": " "}, []string{`config nats.url (HERALD_NATS_URL): must not be empty`}},
+		{"nats pings", map[string]string{"HERALD_NATS_PING_INTERVAL": "1ms", "HERALD_NATS_MAX_PINGS_OUT": "0"}, []string{
+			`config nats.ping_interval (HERALD_NATS_PING_INTERVAL): 1ms is outside 100ms..10m0s`,
+			`config nats.max_pings_out (HERALD_NATS_MAX_PINGS_OUT): 0 is outside 1..100`,
+		}},
 		{"max bytes negative", map[string]string{"HERALD_EVENTS_MAX_BYTES": "-5"}, []string{`config events.max_bytes (HERALD_EVENTS_MAX_BYTES): "-5" is not a size`}},
 	}
 	for _, tt := range tests {
