@@ -36,15 +36,16 @@ type Options struct {
 	Env              []string      // extra KEY=value for both services
 	APIEnv           []string      // extra KEY=value for the api
 	StreamEnv        []string      // extra KEY=value for every stream replica
+	Nginx            string        // nginx binary; default found by FindNginx
+	Root             string        // repository root; default RepoRoot()
+	BinDir           string        // directory holding prebuilt api and stream binaries; default built once per process
+	Echo             io.Writer     // when set, every process's output is also copied here, line by line
+	NATSCluster      int           // >1: that many nats-server processes in one JetStream cluster, events.replicas = it (see cluster.go); default one embedded server
 	// PassEnv passes the parent's HERALD_* variables on to both services
 	// (over Env, APIEnv and StreamEnv; never the addresses the launcher
 	// wires). scripts/dev sets it; tests leave it off so a developer's shell
 	// cannot change what they test.
 	PassEnv bool
-	Nginx            string        // nginx binary; default found by FindNginx
-	Root             string        // repository root; default RepoRoot()
-	BinDir           string        // directory holding prebuilt api and stream binaries; default built once per process
-	Echo             io.Writer     // when set, every process's output is also copied here, line by line
 }
 
 // Stack is a running topology.
@@ -64,6 +65,8 @@ type Stack struct {
 	mu       sync.Mutex
 	natsOpts *server.Options
 	nats     *server.Server
+	cluster  []*natsNode // NATSCluster > 1 (cluster.go)
+	natsBin  string
 	api      *proc
 	streams  []*proc
 	nginx    *proc
@@ -114,7 +117,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	if err := s.startNATS(-1); err != nil {
+	if opts.NATSCluster > 1 {
+		if err := s.startCluster(ctx, opts.NATSCluster); err != nil {
+			return nil, err
+		}
+		s.opts.APIEnv = append([]string{fmt.Sprintf("HERALD_EVENTS_REPLICAS=%d", min(opts.NATSCluster, 5))}, s.opts.APIEnv...)
+	} else if err := s.startNATS(-1); err != nil {
 		return nil, err
 	}
 	s.env = childEnv(os.Environ(), "HERALD_NATS_URL="+s.NATSURL)
@@ -374,6 +382,7 @@ func (s *Stack) Close() error {
 		s.nats.Shutdown()
 		s.nats.WaitForShutdown()
 	}
+	errs = append(errs, s.stopCluster()...)
 	if s.removeDir {
 		errs = append(errs, os.RemoveAll(s.Dir))
 	}
