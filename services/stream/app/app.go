@@ -62,7 +62,14 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		nc.Close()
 		return nil, fmt.Errorf("creating jetstream context: %w", err)
 	}
-	h := hub.New(hub.Options{QueueSize: cfg.QueueSize, RingSize: cfg.RingSize, Metrics: hub.NewMetrics(reg)})
+	h := hub.New(hub.Options{
+		QueueSize: cfg.QueueSize, QueueBytes: int(cfg.QueueBytes),
+		RingSize: cfg.RingSize, RingBytes: int(cfg.RingBytes),
+		Metrics: hub.NewMetrics(reg),
+	})
+	maxConns := cfg.ConnectionLimit()
+	m.ConnLimit.Set(float64(maxConns))
+	log.Info("stream limits", "max_connections", maxConns, "queue_bytes", cfg.QueueBytes, "ring_bytes", cfg.RingBytes)
 	cons := consumer.New(js, h, cfg.RingSize, log, m)
 	ctl, err := control.New(nc, cfg.MaxChannels, log, m)
 	if err != nil {
@@ -80,9 +87,11 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 			MaxLifetime:  cfg.MaxLifetime,
 			WriteTimeout: cfg.WriteTimeout,
 			ReadyWait:    5 * time.Second,
+
+			MaxConnections: maxConns,
 		},
 		Hub:      h,
-		Replay:   replay.New(js, h, cons.FirstSeq, cfg.ReplayConcurrency, log, m),
+		Replay:   replay.New(js, h, cons.FirstSeq, replay.Limits{Concurrency: cfg.ReplayConcurrency, FetchBytes: int(cfg.ReplayFetchBytes)}, log, m),
 		Control:  ctl,
 		Ready:    cons.Ready(),
 		Shutdown: shutdown,

@@ -14,6 +14,8 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,6 +39,9 @@ type Options struct {
 	// ReadyWait bounds how long a request waits for the consumer's first
 	// catch-up before it gets 503.
 	ReadyWait time.Duration
+	// MaxConnections caps the streams open at once (sse.max_connections);
+	// 0 = no cap. See refuse for what a refused client gets.
+	MaxConnections int
 }
 
 // Stream is the /stream handler.
@@ -50,7 +55,8 @@ type Stream struct {
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics
 
-	streams tracker // streams on hijacked connections, for Drain
+	streams tracker      // streams on hijacked connections, for Drain
+	open    atomic.Int64 // streams admitted and not yet ended, for MaxConnections
 }
 
 // Why a stream was ended by the server.
@@ -74,6 +80,16 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, p)
 		return
 	}
+	if !s.admit() {
+		s.refuse(w)
+		return
+	}
+	admitted := true // until a stream owns the slot
+	defer func() {
+		if admitted {
+			s.open.Add(-1)
+		}
+	}()
 	if !s.waitReady(r.Context()) {
 		s.Metrics.Requests.WithLabelValues("unavailable").Inc()
 		p := problem.New(http.StatusServiceUnavailable, "the stream is not ready yet; retry shortly")
@@ -84,6 +100,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Metrics.Requests.WithLabelValues("ok").Inc()
 
 	st := &stream{s: s, id: newConnID(), q: q}
+	admitted = false // st.close releases it
 	st.log = log.With("connection_id", st.id)
 	st.sub, st.through = s.Hub.Subscribe(q.channels)
 	s.Control.Add(st.id, st.sub)
@@ -141,6 +158,7 @@ type stream struct {
 func (st *stream) close() {
 	st.sub.Close()
 	st.s.Control.Remove(st.id)
+	st.s.open.Add(-1)
 }
 
 // serve sends open (on a hijacked connection, the response head too), replays
@@ -202,6 +220,10 @@ func (s *Stream) finish(log *slog.Logger, out *deadlineWriter, flush func() erro
 		log.Info("slow client disconnected")
 	case errors.Is(cause, errLifetime):
 		s.Metrics.Disconnects.WithLabelValues("lifetime").Inc()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// It stopped reading for sse.write_timeout: as slow as a full queue.
+		s.Metrics.Disconnects.WithLabelValues("write_timeout").Inc()
+		log.Info("slow client disconnected: write timeout")
 	case cause != nil || err == nil || clientGone(err):
 		s.Metrics.Disconnects.WithLabelValues("client").Inc()
 	default:
