@@ -75,6 +75,15 @@ func (s *Store) PublishBatch(ctx context.Context, items []Item) []Result {
 		case err := <-f.Err():
 			out[i].Err = s.classify(err)
 		case <-ctx.Done():
+			// select picks at random among ready cases: an ack that is
+			// already here wins over the deadline, or a stored event would
+			// be answered 503.
+			select {
+			case ack := <-f.Ok():
+				out[i].Seq, out[i].Duplicate = ack.Sequence, ack.Duplicate
+				continue
+			default:
+			}
 			// The ack may still come; the client does not learn the id, so
 			// it must retry (safely, with an Idempotency-Key).
 			out[i].Err = fmt.Errorf("%w: waiting for the ack: %v", ErrUnavailable, ctx.Err())
