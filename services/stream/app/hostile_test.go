@@ -202,7 +202,11 @@ func slowResumes(t *testing.T) {
 	// sse.replay_fetch_bytes = 64 MiB (pulls of 256 events, as before)
 	// this fails: the server drops the replica's connection (EOF), every
 	// replay ends with "outbound buffer limit exceeded".
-	a := startApp(t, e.nats.URL(), true, func(c *config.Config) { c.RingSize = 0; c.WriteTimeout = time.Second; c.ReplayFetchBytes = config.Default().ReplayFetchBytes })
+	a := startApp(t, e.nats.URL(), true, func(c *config.Config) {
+		c.RingSize = 0
+		c.WriteTimeout = time.Second
+		c.ReplayFetchBytes = config.Default().ReplayFetchBytes
+	})
 	srv := e.nats.Server()
 	cid := natsClient(t, srv)
 	for range slow {
