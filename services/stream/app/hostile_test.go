@@ -121,6 +121,8 @@ func TestHostileLoad(t *testing.T) {
 			"ring ≤ sse.ring_bytes; heap ≤ sse.ring_bytes + 48 MiB", ringOfMaximalEvents},
 		{"45 slow clients resume from Last-Event-ID 0 at once (before: the replica's NATS link flapped 3–6 times)",
 			"no NATS slow consumer, no reconnect; a reading resume gets every event", slowResumes},
+		{"a fresh replica backfills its ring from a stream of maximal events (before: its NATS link flapped 4 times)",
+			"no NATS slow consumer, no reconnect; ring ≤ sse.ring_bytes", backfillMaximal},
 		{"more streams than sse.max_connections",
 			"the extra stream gets 200 text/event-stream + retry: and ends; a freed slot is taken", overMaxConnections},
 		{"5,000 idle streams on one replica (before: /healthz took 4.7 s)",
@@ -231,6 +233,28 @@ func slowResumes(t *testing.T) {
 		sc, cid, now, got, events, a.metric(t, `herald_stream_replays_total{source="jetstream"}`))
 	if sc != 0 || now != cid {
 		t.Errorf("the replica's NATS link suffered: %d slow consumers, connection %d → %d", sc, cid, now)
+	}
+}
+
+func backfillMaximal(t *testing.T) {
+	const events, size = 1000, 64 << 10
+	e := newEnv(t, jetstream.StreamConfig{})
+	data := maximalData(size, false)
+	var last uint64
+	for range events {
+		last = streamtest.Publish(t, e.js, "fill", "", data)
+	}
+	srv := e.nats.Server()
+	a := startApp(t, e.nats.URL(), false, nil) // ring_size 10,000: the whole stream is backfilled
+	eventually(t, 10*time.Second, func() bool { return natsClient(t, srv) != 0 }, "replica connected")
+	cid := natsClient(t, srv)
+	eventually(t, 25*time.Second, func() bool { return a.metric(t, "herald_stream_consumer_last_seq") == float64(last) }, "backfilled")
+	sc, now := slowConsumers(t, srv), natsClient(t, srv)
+	ring := a.metric(t, "herald_stream_ring_bytes")
+	t.Logf("observed: backfilled %d events of %d KiB; %d NATS slow consumers, connection %d → %d, consumer starts %v; ring %.1f MB",
+		events, size>>10, sc, cid, now, a.metric(t, "herald_stream_consumer_starts_total"), mb(uint64(ring)))
+	if sc != 0 || now != cid || ring > float64(config.Default().RingBytes) {
+		t.Errorf("backfill: %d slow consumers, connection %d → %d, ring %.1f MB", sc, cid, now, mb(uint64(ring)))
 	}
 }
 
