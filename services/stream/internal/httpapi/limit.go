@@ -37,6 +37,3 @@ func (s *Stream) refuse(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }
-
-// Open is the number of streams holding a slot now.
-func (s *Stream) Open() int { return int(s.open.Load()) }
