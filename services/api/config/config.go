@@ -32,6 +32,9 @@ type Config struct {
 	BatchMax        int
 	HistoryLimit    int // default page size of the history API
 	HistoryLimitMax int // largest page the history API returns
+	// HistoryBytesMax caps one history page in stored bytes; "next"
+	// continues where it stopped.
+	HistoryBytesMax int64
 	ControlTimeout  time.Duration
 	PublishTimeout  time.Duration
 	MaxChannels     int // sse.max_channels, checked before asking a stream replica
@@ -65,6 +68,7 @@ func Keys() []kitconfig.Key {
 		{Name: "api.batch_max", Default: 100, Usage: "most events in one batch request"},
 		{Name: "api.history_limit", Default: 100, Usage: "default page size of the history API"},
 		{Name: "api.history_limit_max", Default: 1000, Usage: "largest page size of the history API (larger limits are capped)"},
+		{Name: "api.history_bytes_max", Default: "4MiB", Usage: "largest history page in bytes of stored events; a page cut short by it has a next cursor"},
 		{Name: "api.control_timeout", Default: 2 * time.Second, Usage: "how long to wait for the stream replica holding a connection; no answer means 404"},
 		{Name: "api.publish_timeout", Default: 5 * time.Second, Usage: "how long to wait for the JetStream ack of a publish before answering 503"},
 		{Name: "sse.max_channels", Default: 32, Usage: "most channels of one SSE connection (checked on control requests)"},
@@ -116,6 +120,7 @@ func FromViper(v *viper.Viper) (Config, error) {
 		BatchMax:        r.Int("api.batch_max", 1, 10000),
 		HistoryLimit:    r.Int("api.history_limit", 1, 100000),
 		HistoryLimitMax: r.Int("api.history_limit_max", 1, 100000),
+		HistoryBytesMax: r.Bytes("api.history_bytes_max", 64<<10, 1<<30),
 		ControlTimeout:  r.Duration("api.control_timeout", 10*time.Millisecond, time.Minute),
 		PublishTimeout:  r.Duration("api.publish_timeout", 10*time.Millisecond, time.Minute),
 		MaxChannels:     r.Int("sse.max_channels", 1, 1024),

@@ -73,7 +73,14 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "herald_stream_nats_reconnects_total", Help: "Times the NATS connection was re-established after being lost.",
 	}, func() float64 { return float64(nc.Stats().Reconnects) }))
-	h := hub.New(hub.Options{QueueSize: cfg.QueueSize, RingSize: cfg.RingSize, Metrics: hub.NewMetrics(reg)})
+	h := hub.New(hub.Options{
+		QueueSize: cfg.QueueSize, QueueBytes: int(cfg.QueueBytes),
+		RingSize: cfg.RingSize, RingBytes: int(cfg.RingBytes),
+		Metrics: hub.NewMetrics(reg),
+	})
+	maxConns := cfg.ConnectionLimit()
+	m.ConnLimit.Set(float64(maxConns))
+	log.Info("stream limits", "max_connections", maxConns, "queue_bytes", cfg.QueueBytes, "ring_bytes", cfg.RingBytes)
 	cons := consumer.New(js, h, cfg.RingSize, cfg.ConsumerHeartbeat, log, m)
 	ctl, err := control.New(nc, cfg.MaxChannels, log, m)
 	if err != nil {
@@ -92,9 +99,11 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 			MaxLifetime:  cfg.MaxLifetime,
 			WriteTimeout: cfg.WriteTimeout,
 			ReadyWait:    5 * time.Second,
+
+			MaxConnections: maxConns,
 		},
 		Hub:      h,
-		Replay:   replay.New(js, h, cons.FirstSeq, cfg.ReplayConcurrency, log, m),
+		Replay:   replay.New(js, h, cons.FirstSeq, replay.Limits{Concurrency: cfg.ReplayConcurrency, FetchBytes: int(cfg.ReplayFetchBytes)}, log, m),
 		Control:  ctl,
 		Auth:     verifier,
 		Ready:    cons.Ready(),

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/herald-push/herald/services/kit/auth"
@@ -54,6 +55,20 @@ type Config struct {
 	ConsumerHeartbeat time.Duration
 
 	Auth auth.Config
+
+	// Byte budgets (issue #10): a handful of slow clients or large events
+	// must not take a replica's memory or its NATS link.
+	//
+	// QueueBytes bounds the frame bytes queued for one connection, beside
+	// QueueSize; over it the client is disconnected as slow.
+	QueueBytes int64
+	// RingBytes bounds the resume ring in frame bytes, beside RingSize.
+	RingBytes int64
+	// ReplayFetchBytes bounds one JetStream pull of a resume.
+	ReplayFetchBytes int64
+	// MaxConnections caps the streams of this replica; 0 derives it from
+	// the file-descriptor limit (ConnectionLimit).
+	MaxConnections int
 }
 
 // Keys lists every setting with its default; the README's table comes from here.
@@ -80,6 +95,10 @@ func ownKeys() []kitconfig.Key {
 		{Name: "sse.write_timeout", Default: d.WriteTimeout, Usage: "a client that does not accept a write for this long is disconnected"},
 		{Name: "sse.replay_concurrency", Default: d.ReplayConcurrency, Usage: "resumes reading JetStream at once (each uses a short-lived consumer); more wait their turn"},
 		{Name: "consumer.heartbeat", Default: d.ConsumerHeartbeat, Usage: "idle heartbeat the event consumer expects from JetStream; two missed in a row recreate it from the next sequence (500ms..15s)"},
+		{Name: "sse.queue_bytes", Default: "1MiB", Usage: "per-connection queue of live events in bytes; a client over it is disconnected as slow and resumes"},
+		{Name: "sse.ring_bytes", Default: "64MiB", Usage: "the resume ring's bound in bytes, beside sse.ring_size"},
+		{Name: "sse.replay_fetch_bytes", Default: "256KiB", Usage: "bytes one JetStream pull of a resume asks for (with at most 256 events)"},
+		{Name: "sse.max_connections", Default: d.MaxConnections, Usage: "streams this replica serves at once; more get a retry: and close; 0 = the file-descriptor limit minus 1,024"},
 	}...)
 }
 
@@ -102,6 +121,10 @@ func Default() Config {
 		ReplayConcurrency: 32,
 		ConsumerHeartbeat: time.Second,
 		Auth:              auth.Default(),
+		QueueBytes:        1 << 20,
+		RingBytes:         64 << 20,
+		ReplayFetchBytes:  256 << 10,
+		MaxConnections:    0,
 	}
 }
 
@@ -137,6 +160,10 @@ func FromViper(v *viper.Viper) (Config, error) {
 		ReplayConcurrency: r.Int("sse.replay_concurrency", 1, 1000),
 		ConsumerHeartbeat: r.Duration("consumer.heartbeat", 500*time.Millisecond, 15*time.Second),
 		Auth:              auth.Read(r),
+		QueueBytes:        r.Bytes("sse.queue_bytes", 4<<10, 1<<30),
+		RingBytes:         r.Bytes("sse.ring_bytes", 0, 1<<40),
+		ReplayFetchBytes:  r.Bytes("sse.replay_fetch_bytes", 4<<10, 64<<20),
+		MaxConnections:    r.Int("sse.max_connections", 0, 10_000_000),
 	}
 	if c.HTTPAddr != "" {
 		_, _, err := net.SplitHostPort(c.HTTPAddr)
@@ -147,6 +174,25 @@ func FromViper(v *viper.Viper) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return c, nil
+}
+
+// fdHeadroom is the file descriptors kept for everything but streams
+// (NATS, listeners, health checks, accept bursts) when sse.max_connections
+// is derived from the fd limit.
+const fdHeadroom = 1024
+
+// ConnectionLimit is sse.max_connections, or when it is 0 the soft
+// RLIMIT_NOFILE (which Go raises to the hard limit at start) minus
+// fdHeadroom, at least 64.
+func (c Config) ConnectionLimit() int {
+	if c.MaxConnections > 0 {
+		return c.MaxConnections
+	}
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<31 {
+		return 10_000 // unknown or unlimited: a replica's practical size
+	}
+	return max(int(rl.Cur)-fdHeadroom, 64)
 }
 
 // Basics returns the settings every service has, for kit/service.

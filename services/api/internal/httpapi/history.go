@@ -33,6 +33,7 @@ func (s *server) history(c echo.Context) error {
 	var after uint64
 	if v := q.Get("after"); v != "" {
 		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			// Overflowing ids are client errors too, never a 503 to retry.
 			return badRequest("after must be an event id (a whole number), not %q", truncate(v))
 		}
 	}
@@ -45,11 +46,18 @@ func (s *server) history(c echo.Context) error {
 		limit = min(n, s.Config.HistoryLimitMax)
 	}
 
-	page, err := s.Store.History(c.Request().Context(), pattern, after, limit)
+	page, err := s.Store.History(c.Request().Context(), pattern, after, limit, s.Config.HistoryBytesMax)
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 0, 256*len(page.Events)+32)
+	if page.Capped {
+		s.Metrics.Limited.WithLabelValues("history_bytes_max").Inc()
+	}
+	size := 32
+	for _, st := range page.Events {
+		size += len(st.Event.GetData()) + 160
+	}
+	buf := make([]byte, 0, size)
 	buf = append(buf, `{"events":[`...)
 	for i, st := range page.Events {
 		if i > 0 {

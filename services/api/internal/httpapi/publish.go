@@ -80,7 +80,7 @@ func (s *server) publish(c echo.Context) error {
 	}
 	body, err := readBody(c, s.Config.BodyLimit)
 	if err != nil {
-		return err
+		return s.countTooLarge(err, "body_limit")
 	}
 	q := c.QueryParams()
 	var typ *string
@@ -107,6 +107,9 @@ func (s *server) publish(c echo.Context) error {
 			typ = &t
 		}
 		data = envelope.AppendString(make([]byte, 0, len(body)+2), string(body))
+	}
+	if err := s.checkStored(data); err != nil {
+		return err
 	}
 	ev, err := newEvent(c.Request().Context(), name, typ, data, mt)
 	if err != nil {
