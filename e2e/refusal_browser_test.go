@@ -47,7 +47,8 @@ func TestRefusedEventSourceKeepsRetrying(t *testing.T) {
 	}
 
 	cfg := streamconfig.Default()
-	cfg.NATSURL = ns.ClientURL()
+	cfg.NATS.URL = ns.ClientURL()
+	cfg.Auth.AnonymousSubscribe = []string{"room"} // auth fails closed by default
 	cfg.MaxConnections = 1
 	cfg.Retry = 200 * time.Millisecond
 	cfg.Heartbeat = 100 * time.Millisecond // the freed slot is noticed at the next write
