@@ -15,7 +15,7 @@
 //                   types {client, types} · bye {client} · who · ping
 //   from it:        leader {hub, epoch} · ev {ev} · life {name, args} · roster {roster, lastId}
 //                   welcome {to, state, connectionId, error} · ack {to, req, ok, error} · pong
-//   fallback only:  resign {hub}
+//   fallback only:  resign {hub, lastId, successor}
 
 import { cmpId, sameSet, uniq } from './herald-base.js';
 
@@ -141,12 +141,25 @@ class Hub {
     for (const t of this.leadTimers || []) clearInterval(t);
     if (this.release) this.release();
     this.release = null;
-    if (!locks) this.bc.postMessage({ k: 'resign', hub: this.id, lastId: this.lastId });
+    if (!locks) this._resignMsg();
   }
 
   _leaving() {
     for (const c of [...this.clients.values()]) this.bc.postMessage({ k: 'bye', client: c.id });
-    if (!locks && this.isLeader) this.bc.postMessage({ k: 'resign', hub: this.id, lastId: this.lastId });
+    if (!locks && this.isLeader) this._resignMsg();
+  }
+
+  // Fallback: name the tab of another handle as the next leader, so the
+  // followers do not all claim at once.
+  _resignMsg() {
+    let successor = null;
+    for (const r of this.roster.values()) {
+      if (r.hub && r.hub !== this.id) {
+        successor = r.hub;
+        break;
+      }
+    }
+    this.bc.postMessage({ k: 'resign', hub: this.id, lastId: this.lastId, successor });
   }
 
   // Fallback: claim the lead unless a leader shows up within ms.
@@ -202,7 +215,8 @@ class Hub {
         if (m.hub === this.leaderHub) {
           this.leaderHub = null;
           this._seen(m.lastId);
-          this._claimSoon(Math.random() * 100);
+          if (m.successor === this.id) this._claimSoon(0);
+          else this._claimSoon(m.successor ? PONG_WAIT_MS : Math.random() * 100);
         }
         return;
       case 'ev':
@@ -229,7 +243,7 @@ class Hub {
   // a new leader knows every channel even if the last roster was not sent.
   _rosterNote(m) {
     if (m.k === 'bye') this.roster.delete(m.client);
-    else if (m.k === 'hello') this.roster.set(m.client, { channels: m.channels, types: m.types, at: Date.now() });
+    else if (m.k === 'hello') this.roster.set(m.client, { channels: m.channels, types: m.types, hub: m.hub, at: Date.now() });
   }
 
   _seen(id) {
@@ -250,7 +264,7 @@ class Hub {
     const since = Date.now();
     for (const c of this.clients.values()) {
       const h = c.hello();
-      this.roster.set(c.id, { channels: h.channels, types: h.types, at: since });
+      this.roster.set(c.id, { channels: h.channels, types: h.types, hub: this.id, at: since });
     }
     // The union of everyone's channels, from the roster this tab kept, and
     // the last id any tab saw: the new stream replays what the old leader
@@ -299,7 +313,7 @@ class Hub {
         this.bc.postMessage(m.k === 'who' ? { k: 'leader', hub: this.id, epoch: this.epoch } : { k: 'pong' });
         return;
       case 'hello':
-        this.roster.set(m.client, { channels: m.channels, types: m.types, at: Date.now() });
+        this.roster.set(m.client, { channels: m.channels, types: m.types, hub: m.hub, at: Date.now() });
         this._addTypes(m.types);
         this.waiting.add(m.client);
         this._enqueue(async () => {

@@ -115,7 +115,7 @@ export class SharedHerald {
 
   /** What the leader needs to know of this handle. */
   hello() {
-    return { k: 'hello', client: this.id, channels: this._channels, types: [...this._types], lastId: this._lastId };
+    return { k: 'hello', client: this.id, hub: this._hub.id, channels: this._channels, types: [...this._types], lastId: this._lastId };
   }
 
   /** A new leader was elected: tell it who we are and repeat unanswered requests. */
