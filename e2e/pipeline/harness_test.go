@@ -128,6 +128,10 @@ func startAPI(t *testing.T, natsURL string) *service {
 	t.Helper()
 	cfg := apiconfig.Default()
 	cfg.NATSURL = natsURL
+	// Auth fails closed by default; the pipeline tests grant anonymous
+	// callers everything explicitly (auth is tested by the services'
+	// hardening tests).
+	cfg.Auth.AnonymousPublish, cfg.Auth.AnonymousSubscribe = []string{">"}, []string{">"}
 	a, err := apiapp.New(cfg, quiet())
 	if err != nil {
 		t.Fatalf("starting api: %v", err)
@@ -144,6 +148,7 @@ func startStream(t *testing.T, natsURL, addr string, tune func(*streamconfig.Con
 	cfg.NATSURL = natsURL
 	cfg.ShutdownGrace = 5 * time.Second
 	cfg.Retry = 10 * time.Millisecond
+	cfg.Auth.AnonymousSubscribe = []string{">"} // see startAPI
 	if tune != nil {
 		tune(&cfg)
 	}

@@ -25,3 +25,13 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 )
+
+require (
+	github.com/MicahParks/jwkset v0.11.4
+	github.com/MicahParks/keyfunc/v3 v3.9.2
+	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/herald-push/herald/proto v0.0.0
+	golang.org/x/time v0.15.0
+)
+
+replace github.com/herald-push/herald/proto => ../../proto

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth"
 	kitconfig "github.com/herald-push/herald/services/kit/config"
+	"github.com/herald-push/herald/services/kit/natsconn"
 	"github.com/herald-push/herald/services/kit/service"
 	"github.com/spf13/viper"
 )
@@ -35,6 +37,9 @@ type Config struct {
 	MaxChannels     int // sse.max_channels, checked before asking a stream replica
 
 	Events Retention
+
+	Auth      auth.Config
+	NATSCreds natsconn.Credentials
 }
 
 // Retention is applied to the JetStream stream at start-up. A negative
@@ -49,6 +54,10 @@ type Retention struct {
 
 // Keys lists every setting with its default.
 func Keys() []kitconfig.Key {
+	return append(append(ownKeys(), natsconn.CredentialKeys()...), auth.APIKeys()...)
+}
+
+func ownKeys() []kitconfig.Key {
 	return []kitconfig.Key{
 		{Name: "http.addr", Default: ":8081", Usage: "HTTP listen address"},
 		{Name: "nats.url", Default: "nats://127.0.0.1:4222", Usage: "NATS server URL(s), comma separated", Secret: false},
@@ -119,6 +128,8 @@ func FromViper(v *viper.Viper) (Config, error) {
 			Replicas:          r.Int("events.replicas", 1, 5),
 			DuplicateWindow:   r.Duration("events.duplicate_window", time.Second, 7*24*time.Hour),
 		},
+		Auth:      auth.ReadAPI(r),
+		NATSCreds: natsconn.ReadCredentials(r),
 	}
 	r.Check(c.HistoryLimit <= c.HistoryLimitMax, "api.history_limit",
 		"%d is larger than api.history_limit_max (%d)", c.HistoryLimit, c.HistoryLimitMax)

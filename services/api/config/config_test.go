@@ -3,11 +3,13 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/herald-push/herald/services/api/config"
+	"github.com/herald-push/herald/services/kit/auth"
 )
 
 func TestDefault(t *testing.T) {
@@ -18,8 +20,10 @@ func TestDefault(t *testing.T) {
 		BodyLimit: 64 << 10, BatchBodyLimit: 1 << 20, BatchMax: 100, HistoryLimit: 100, HistoryLimitMax: 1000,
 		ControlTimeout: 2 * time.Second, PublishTimeout: 5 * time.Second, MaxChannels: 32,
 		Events: config.Retention{MaxAge: 24 * time.Hour, MaxMsgsPerChannel: 10000, MaxBytes: 1 << 30, Replicas: 1, DuplicateWindow: 2 * time.Minute},
+		// Fail closed: no key, no anonymous rights.
+		Auth: auth.Config{RequireExp: true, Leeway: 30 * time.Second, CookieName: "herald_token"},
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Default()\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -11,14 +11,15 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Connect dials url as name. It does not fail when NATS is not up yet: the
-// connection keeps retrying in the background and readiness reports it.
-func Connect(url, name string, log *slog.Logger) (*nats.Conn, error) {
-	nc, err := nats.Connect(url,
+// Connect dials url as name, with extra options (e.g. Credentials.Options).
+// It does not fail when NATS is not up yet: the connection keeps retrying in
+// the background and readiness reports it.
+func Connect(url, name string, log *slog.Logger, extra ...nats.Option) (*nats.Conn, error) {
+	opts := append([]nats.Option{
 		nats.Name(name),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250*time.Millisecond),
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
 		// A publish while disconnected must fail at once (the api answers
 		// 503) instead of sitting in a buffer the client never hears about.
@@ -33,7 +34,8 @@ func Connect(url, name string, log *slog.Logger) (*nats.Conn, error) {
 			}
 			log.Error("nats async error", "subject", subj, "err", err)
 		}),
-	)
+	}, extra...)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to nats: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
 	"github.com/herald-push/herald/services/kit/httpserver"
 	"github.com/herald-push/herald/services/kit/natsconn"
@@ -39,6 +40,7 @@ type App struct {
 	hub      *hub.Hub
 	consumer *consumer.Consumer
 	control  *control.Registry
+	auth     *auth.Verifier
 	stream   *httpapi.Stream
 	handler  http.Handler
 
@@ -53,13 +55,19 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	nc, err := natsconn.Connect(cfg.NATSURL, "herald-stream", log)
+	verifier, err := auth.New(cfg.Auth, log)
 	if err != nil {
+		return nil, err
+	}
+	nc, err := natsconn.Connect(cfg.NATSURL, "herald-stream", log, cfg.NATSCreds.Options()...)
+	if err != nil {
+		verifier.Close()
 		return nil, err
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
+		verifier.Close()
 		return nil, fmt.Errorf("creating jetstream context: %w", err)
 	}
 	h := hub.New(hub.Options{QueueSize: cfg.QueueSize, RingSize: cfg.RingSize, Metrics: hub.NewMetrics(reg)})
@@ -67,10 +75,11 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	ctl, err := control.New(nc, cfg.MaxChannels, log, m)
 	if err != nil {
 		nc.Close()
+		verifier.Close()
 		return nil, err
 	}
 	shutdown, stop := context.WithCancel(context.Background())
-	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, shutdown: shutdown, stopAccepted: stop}
+	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, auth: verifier, shutdown: shutdown, stopAccepted: stop}
 
 	stream := &httpapi.Stream{
 		Opts: httpapi.Options{
@@ -84,6 +93,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Hub:      h,
 		Replay:   replay.New(js, h, cons.FirstSeq, cfg.ReplayConcurrency, log, m),
 		Control:  ctl,
+		Auth:     verifier,
 		Ready:    cons.Ready(),
 		Shutdown: shutdown,
 		Log:      log,
@@ -133,6 +143,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 			a.log.Warn("closing control subscription", "err", err)
 		}
 		a.nc.Close()
+		a.auth.Close()
 	}()
 
 	// The grace clock starts when ctx is done and bounds both halves of the

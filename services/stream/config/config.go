@@ -8,7 +8,9 @@ import (
 	"net"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth"
 	kitconfig "github.com/herald-push/herald/services/kit/config"
+	"github.com/herald-push/herald/services/kit/natsconn"
 	"github.com/herald-push/herald/services/kit/service"
 	"github.com/spf13/viper"
 )
@@ -46,10 +48,17 @@ type Config struct {
 	// ReplayConcurrency bounds the resumes reading JetStream at once (each
 	// uses a short-lived consumer; NATS allows 1,000 per stream by default).
 	ReplayConcurrency int
+
+	Auth      auth.Config
+	NATSCreds natsconn.Credentials
 }
 
 // Keys lists every setting with its default; the README's table comes from here.
 func Keys() []kitconfig.Key {
+	return append(append(ownKeys(), natsconn.CredentialKeys()...), auth.Keys()...)
+}
+
+func ownKeys() []kitconfig.Key {
 	d := Default()
 	return []kitconfig.Key{
 		{Name: "http.addr", Default: d.HTTPAddr, Usage: "listen address of the HTTP server"},
@@ -85,6 +94,7 @@ func Default() Config {
 		WriteTimeout:  10 * time.Second,
 
 		ReplayConcurrency: 32,
+		Auth:              auth.Default(),
 	}
 }
 
@@ -118,6 +128,8 @@ func FromViper(v *viper.Viper) (Config, error) {
 		WriteTimeout:  r.Duration("sse.write_timeout", time.Millisecond, time.Hour),
 
 		ReplayConcurrency: r.Int("sse.replay_concurrency", 1, 1000),
+		Auth:              auth.Read(r),
+		NATSCreds:         natsconn.ReadCredentials(r),
 	}
 	if c.HTTPAddr != "" {
 		_, _, err := net.SplitHostPort(c.HTTPAddr)

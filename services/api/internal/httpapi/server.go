@@ -12,6 +12,7 @@ import (
 	"github.com/herald-push/herald/services/api/internal/control"
 	"github.com/herald-push/herald/services/api/internal/metrics"
 	"github.com/herald-push/herald/services/api/internal/store"
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -22,6 +23,8 @@ type Deps struct {
 	Config  config.Config
 	Store   *store.Store
 	Control *control.Client
+	// Auth decides what each request may do.
+	Auth    *auth.Verifier
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	// NATSCheck is the readiness check of the NATS connection.

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/logging"
 	"github.com/herald-push/herald/services/kit/problem"
 	"github.com/herald-push/herald/services/stream/internal/control"
@@ -45,6 +46,7 @@ type Stream struct {
 	Hub      *hub.Hub
 	Replay   *replay.Source
 	Control  *control.Registry
+	Auth     *auth.Verifier
 	Ready    <-chan struct{} // closed once the hub is current
 	Shutdown context.Context // done when the server starts shutting down
 	Log      *slog.Logger
@@ -64,6 +66,11 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(logging.RequestIDHeader, reqID)
 	log := s.Log.With("request_id", reqID)
 
+	// 401 before anything else: a bad token never starts a stream.
+	rights, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
 	q, err := parse(r, s.Opts.MaxChannels)
 	if err != nil {
 		s.Metrics.Requests.WithLabelValues("bad_request").Inc()
@@ -72,6 +79,9 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p = problem.New(http.StatusBadRequest, err.Error())
 		}
 		problem.Write(w, p)
+		return
+	}
+	if !s.authorize(w, rights, q.channels) {
 		return
 	}
 	if !s.waitReady(r.Context()) {
@@ -83,10 +93,10 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Metrics.Requests.WithLabelValues("ok").Inc()
 
-	st := &stream{s: s, id: newConnID(), q: q}
-	st.log = log.With("connection_id", st.id)
+	st := &stream{s: s, id: newConnID(), q: q, expires: rights.Expires}
+	st.log = log.With("conn", logging.ConnHash(st.id))
 	st.sub, st.through = s.Hub.Subscribe(q.channels)
-	s.Control.Add(st.id, st.sub)
+	s.Control.Add(st.id, st.sub, control.Owner{Principal: rights.Principal, Anonymous: rights.Anonymous, Subscribe: rights.Subscribe})
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -136,6 +146,7 @@ type stream struct {
 	log     *slog.Logger
 	sub     *hub.Subscriber
 	through uint64
+	expires time.Time // the token's exp; zero = none
 }
 
 func (st *stream) close() {
@@ -156,6 +167,10 @@ func (st *stream) serve(parent context.Context, out *deadlineWriter, flush func(
 	defer stopShutdown()
 	if s.Opts.MaxLifetime > 0 {
 		t := time.AfterFunc(jitter(s.Opts.MaxLifetime, 0.2), func() { cancel(errLifetime) })
+		defer t.Stop()
+	}
+	if !st.expires.IsZero() {
+		t := time.AfterFunc(time.Until(st.expires), func() { cancel(errExpired) })
 		defer t.Stop()
 	}
 
@@ -197,6 +212,10 @@ func (s *Stream) finish(log *slog.Logger, out *deadlineWriter, flush func() erro
 		s.Metrics.Disconnects.WithLabelValues("shutdown").Inc()
 		out.setTimeout(time.Second) // a stuck client must not hold up the shutdown
 		_ = write(out, flush, sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5)))
+	case errors.Is(cause, errExpired):
+		// The client fetches a fresh token and resumes from its last id.
+		s.Metrics.Disconnects.WithLabelValues("expired").Inc()
+		_ = write(out, flush, frame.Expired(s.Opts.Retry))
 	case errors.Is(err, hub.ErrSlow):
 		s.Metrics.Disconnects.WithLabelValues("slow").Inc()
 		log.Info("slow client disconnected")

@@ -8,8 +8,8 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the service-level collectors.
 type Metrics struct {
-	Requests       *prometheus.CounterVec // result: ok, bad_request, unavailable
-	Disconnects    *prometheus.CounterVec // reason: client, slow, shutdown, lifetime, error
+	Requests       *prometheus.CounterVec // result: ok, bad_request, unauthorized, forbidden, unavailable
+	Disconnects    *prometheus.CounterVec // reason: client, slow, shutdown, lifetime, expired, error
 	Replays        *prometheus.CounterVec // source: none, ring, jetstream
 	ReplayedEvents prometheus.Counter
 	Gaps           prometheus.Counter
