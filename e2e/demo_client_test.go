@@ -42,7 +42,7 @@ const fakeEventSource = `(() => {
 const fakeState = `JSON.stringify({urls: fakes.map((f) => f.url), got, states, resumed, gaps, last: h.lastEventId, channels: h.channels})`
 
 func TestDemoHeraldDedupesAndReconnectsItself(t *testing.T) {
-	s := launcher.StartTB(t, launcher.Options{})
+	s := launcher.StartTB(t, launcher.Options{Env: demoEnv})
 	ctx := browser.New(t)
 	browser.Navigate(t, ctx, s.BaseURL+"/playground.html")
 	browser.WaitFor(t, ctx, `typeof window.herald === 'object'`, `document.body.innerText`, demoWait)

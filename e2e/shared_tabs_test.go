@@ -180,7 +180,7 @@ func TestSharedTabsWithoutWebLocks(t *testing.T) {
 }
 
 func testSharedTabs(t *testing.T, n int, script string) {
-	s := launcher.StartTB(t, launcher.Options{})
+	s := launcher.StartTB(t, launcher.Options{Env: demoEnv})
 	b := newSharedBrowser(t)
 	for i := range n {
 		b.open(s, demoRooms[i%len(demoRooms)], script)
@@ -275,24 +275,35 @@ func testSharedTabs(t *testing.T, n int, script string) {
 
 // publishHTTPNoFatal is publishHTTP for a goroutine: "" when it failed.
 func publishHTTPNoFatal(s *launcher.Stack, channel string, data any) string {
-	body, _ := json.Marshal(map[string]any{"type": "chat", "data": data})
+	id, _ := publishWith(s.BaseURL, "", channel, "chat", data)
+	return id
+}
+
+// publishWith posts one event to base (nginx or the api itself), with a
+// Bearer token unless tok is "", and returns its id ("" on failure) and the
+// status.
+func publishWith(base, tok, channel, typ string, data any) (string, int) {
+	body, _ := json.Marshal(map[string]any{"type": typ, "data": data})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.BaseURL+"/api/v1/channels/"+channel+"/events", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/channels/"+channel+"/events", bytes.NewReader(body))
 	if err != nil {
-		return ""
+		return "", 0
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return ""
+		return "", 0
 	}
 	defer res.Body.Close()
 	var out struct {
 		ID string `json:"id"`
 	}
 	if res.StatusCode != http.StatusCreated || json.NewDecoder(res.Body).Decode(&out) != nil {
-		return ""
+		return "", res.StatusCode
 	}
-	return out.ID
+	return out.ID, res.StatusCode
 }

@@ -44,9 +44,7 @@ export class SharedHerald {
     this.id = randomId();
     const key = JSON.stringify([new URL(this._base || '/', location.href).href, !!opts.withCredentials,
       opts.token || opts.getToken ? 'token' : 'cookie']);
-    this._hub = hubFor(key, (stream) => direct({
-      ...stream, token: opts.token, getToken: opts.getToken, withCredentials: opts.withCredentials,
-    }));
+    this._hub = hubFor(key, (stream) => direct({ ...stream, auth: this._auth, withCredentials: opts.withCredentials }));
     this._hub.add(this);
   }
 

@@ -113,7 +113,9 @@ export class Herald {
     this._channels = uniq(opts.channels || []);
     this._lastId = opts.lastEventId != null && opts.lastEventId !== '' ? String(opts.lastEventId) : null;
     this._cred = !!opts.withCredentials;
-    this._auth = new Auth(opts);
+    // A shared handle lends its Auth to the leader's connection it makes, so
+    // the tab's publishes and its stream renew one token, not two.
+    this._auth = opts.auth instanceof Auth ? opts.auth : new Auth(opts);
     this._life = new Map(); // lifecycle name → Set(fn)
     this._byType = new Map(); // event type → Set(fn)
     this._all = new Set(); // '*'
