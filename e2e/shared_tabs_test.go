@@ -271,6 +271,35 @@ func testSharedTabs(t *testing.T, n int, script string) {
 	if got := b.streams.Load(); got != 2 {
 		t.Fatalf("%d /stream requests after one takeover, want exactly 2 (the old leader's and the new one's)", got)
 	}
+
+	// A follower switches rooms: the leader moves the one stream to the new
+	// union in place, and the follower gets its new room only.
+	var follower *sharedTab
+	for _, tab := range b.live() {
+		if tab != next {
+			follower = tab
+			break
+		}
+	}
+	to := demoRooms[(slices.Index(demoRooms, follower.room)+1)%len(demoRooms)]
+	browser.Eval[bool](t, follower.ctx, fmt.Sprintf(`heraldDemo.switchRoom(%q).then(() => heraldDemo.applied === %q)`, to, to))
+	follower.room = to
+	for _, room := range demoRooms {
+		b.published("chat."+room, publishHTTP(t, s, "chat."+room, "chat", map[string]string{"name": "test", "text": "after the switch"}))
+	}
+	// A channel no tab had: the union grows through the control API.
+	conn := browser.Eval[string](t, next.ctx, `heraldDemo.herald.connectionId`)
+	if got := browser.Eval[[]string](t, follower.ctx, `heraldDemo.herald.subscribe('chat.extra')`); !slices.Contains(got, "chat.extra") {
+		t.Fatalf("%s: subscribe resolved %v, want chat.extra in it", follower.name, got)
+	}
+	follower.want = append(follower.want, publishHTTP(t, s, "chat.extra", "chat", map[string]string{"name": "test", "text": "extra"}))
+	b.waitReceived()
+	if got := b.streams.Load(); got != 2 {
+		t.Fatalf("%d /stream requests after a follower's switch and subscribe, want still 2", got)
+	}
+	if got := browser.Eval[string](t, next.ctx, `heraldDemo.herald.connectionId`); got != conn {
+		t.Fatalf("the leader's connection changed from %s to %s: the union was not changed in place", conn, got)
+	}
 }
 
 // publishHTTPNoFatal is publishHTTP for a goroutine: "" when it failed.

@@ -317,7 +317,19 @@ class Hub {
         this._addTypes(m.types);
         this.waiting.add(m.client);
         this._enqueue(async () => {
-          await this._apply().catch(() => {});
+          try {
+            await this._apply();
+          } catch (err) {
+            // The server refused a set with this handle's channels (e.g. one
+            // outside the rights): leave them out rather than stall every
+            // tab's changes, and tell the handle.
+            if (err.status >= 400 && err.status < 500 && err.status !== 404 && this.roster.has(m.client)) {
+              this.roster.get(m.client).channels = [];
+              this.waiting.delete(m.client);
+              this._out({ k: 'welcome', to: m.client, error: cloneable(err) });
+              await this._apply().catch(() => {});
+            }
+          }
           await this._welcomeWaiting();
         });
         return;

@@ -124,7 +124,7 @@ export class SharedHerald {
     for (const [req, r] of this._reqs) this._hub.toLeader({ k: 'want', client: this.id, req, channels: r.channels });
   }
 
-  /** The leader applied this handle's channels (hello answered). */
+  /** The leader applied this handle's channels (hello answered), or refused them (error). */
   welcome({ state, connectionId, error }) {
     if (error) emit(this._life.get('error'), toError(error));
     if (this._welcomed || state !== 'open') return;
@@ -132,7 +132,7 @@ export class SharedHerald {
     this._connected(connectionId);
   }
 
-  ack({ req, ok, channels, error }) {
+  ack({ req, ok, error }) {
     const r = this._reqs.get(req);
     if (!r) return;
     this._reqs.delete(req);
@@ -146,7 +146,6 @@ export class SharedHerald {
       this._hub.toLeader(this.hello());
     }
     r.reject(err);
-    void channels;
   }
 
   /** An event from the leader's stream: keep it if it is on our channels and new. */
