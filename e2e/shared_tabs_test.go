@@ -101,6 +101,22 @@ func (b *sharedBrowser) waitOpen() {
 	}
 }
 
+// waitLeader polls the live tabs until one of them leads (after a crash
+// without Web Locks the followers only notice the silence after a while).
+func (b *sharedBrowser) waitLeader() {
+	b.t.Helper()
+	deadline := time.Now().Add(demoWait)
+	for time.Now().Before(deadline) {
+		for _, tab := range b.live() {
+			if browser.Eval[bool](b.t, tab.ctx, `heraldDemo.herald.leader`) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
+	}
+	b.t.Fatalf("no tab took the lead within %s", demoWait)
+}
+
 // leader returns the one live tab holding the EventSource, failing the test
 // unless there is exactly one.
 func (b *sharedBrowser) leader() *sharedTab {
@@ -232,42 +248,7 @@ func testSharedTabs(t *testing.T, n int, script string) {
 
 	// Close the leader tab while events keep coming: another tab takes over,
 	// resuming from the last id the tabs saw.
-	var mu sync.Mutex
-	var during []string
-	var chans []string
-	done := make(chan struct{})
-	halfway := make(chan struct{})
-	go func() {
-		defer close(done)
-		for k := range 30 {
-			if k == 10 {
-				close(halfway)
-			}
-			room := demoRooms[k%len(demoRooms)]
-			id := publishHTTPNoFatal(s, "chat."+room, map[string]string{"name": "test", "text": fmt.Sprintf("during %d", k)})
-			mu.Lock()
-			during = append(during, id)
-			chans = append(chans, "chat."+room)
-			mu.Unlock()
-			time.Sleep(20 * time.Millisecond) // pacing the publisher, not waiting for a result
-		}
-	}()
-	<-halfway
-	if _, err := chromedp.Call(lead.ctx, page.Close, cdp.Empty{}); err != nil {
-		t.Fatalf("closing the leader tab %s: %v", lead.name, err)
-	}
-	lead.closed = true
-	<-done
-	for i, id := range during {
-		if id == "" {
-			t.Fatalf("publish %d during the takeover failed", i)
-		}
-		b.published(chans[i], id)
-	}
-	b.waitOpen()
-	next := b.leader()
-	t.Logf("leader %s closed; %s took over", lead.name, next.name)
-	b.waitReceived()
+	next := b.takeover(s, lead, page.Close, "closed")
 	if got := b.streams.Load(); got != 2 {
 		t.Fatalf("%d /stream requests after one takeover, want exactly 2 (the old leader's and the new one's)", got)
 	}
@@ -300,6 +281,64 @@ func testSharedTabs(t *testing.T, n int, script string) {
 	if got := browser.Eval[string](t, next.ctx, `heraldDemo.herald.connectionId`); got != conn {
 		t.Fatalf("the leader's connection changed from %s to %s: the union was not changed in place", conn, got)
 	}
+
+	// Crash the new leader's renderer: no pagehide, no goodbye. With Web
+	// Locks the browser frees the lock at once; without, the followers notice
+	// the silence.
+	b.takeover(s, next, page.Crash, "crashed")
+	if got := b.streams.Load(); got != 3 {
+		t.Fatalf("%d /stream requests after two takeovers, want exactly 3", got)
+	}
+}
+
+// takeover ends the leader tab with end (page.Close or page.Crash) while
+// events keep coming, and checks that another tab took over and every live
+// tab got every event of its channels exactly once.
+func (b *sharedBrowser) takeover(s *launcher.Stack, lead *sharedTab, end cdp.Command[cdp.Empty, cdp.Empty], how string) *sharedTab {
+	t := b.t
+	t.Helper()
+	var mu sync.Mutex
+	var during []string
+	var chans []string
+	done := make(chan struct{})
+	halfway := make(chan struct{})
+	go func() {
+		defer close(done)
+		for k := range 30 {
+			if k == 10 {
+				close(halfway)
+			}
+			room := demoRooms[k%len(demoRooms)]
+			id := publishHTTPNoFatal(s, "chat."+room, map[string]string{"name": "test", "text": fmt.Sprintf("during %d", k)})
+			mu.Lock()
+			during = append(during, id)
+			chans = append(chans, "chat."+room)
+			mu.Unlock()
+			time.Sleep(20 * time.Millisecond) // pacing the publisher, not waiting for a result
+		}
+	}()
+	<-halfway
+	// A crashed page never answers the command: bound it, and expect an error.
+	ctx, cancel := context.WithTimeout(lead.ctx, 5*time.Second)
+	_, err := chromedp.Call(ctx, end, cdp.Empty{})
+	cancel()
+	if err != nil && how != "crashed" {
+		t.Fatalf("ending the leader tab %s: %v", lead.name, err)
+	}
+	lead.closed = true
+	<-done
+	for i, id := range during {
+		if id == "" {
+			t.Fatalf("publish %d during the takeover failed", i)
+		}
+		b.published(chans[i], id)
+	}
+	b.waitLeader()
+	b.waitOpen()
+	next := b.leader()
+	t.Logf("leader %s %s; %s took over", lead.name, how, next.name)
+	b.waitReceived()
+	return next
 }
 
 // publishHTTPNoFatal is publishHTTP for a goroutine: "" when it failed.

@@ -177,8 +177,13 @@ class Hub {
   _ping() {
     if (this.isLeader || this.clients.size === 0) return;
     if (this.leaderHub && Date.now() - this.leaderSeen > PING_MS + PONG_WAIT_MS) {
+      // Silent leader (crashed, or frozen): the tabs claim in the order of
+      // their ids, half a second apart, so usually only the first does.
+      const dead = this.leaderHub;
       this.leaderHub = null;
-      this._claimSoon(Math.random() * 200);
+      const hubs = uniq([...this.roster.values()].map((r) => r.hub).filter((h) => h && h !== dead)).sort();
+      const rank = Math.max(0, hubs.indexOf(this.id));
+      this._claimSoon(rank * 500 + Math.random() * 100);
     }
     this.bc.postMessage({ k: 'ping' });
   }
