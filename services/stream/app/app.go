@@ -59,7 +59,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := natsconn.Connect(cfg.NATSURL, "herald-stream", log, cfg.NATSCreds.Options()...)
+	nc, err := natsconn.Connect(cfg.NATS, "herald-stream", log)
 	if err != nil {
 		verifier.Close()
 		return nil, err
@@ -70,8 +70,11 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		verifier.Close()
 		return nil, fmt.Errorf("creating jetstream context: %w", err)
 	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "herald_stream_nats_reconnects_total", Help: "Times the NATS connection was re-established after being lost.",
+	}, func() float64 { return float64(nc.Stats().Reconnects) }))
 	h := hub.New(hub.Options{QueueSize: cfg.QueueSize, RingSize: cfg.RingSize, Metrics: hub.NewMetrics(reg)})
-	cons := consumer.New(js, h, cfg.RingSize, log, m)
+	cons := consumer.New(js, h, cfg.RingSize, cfg.ConsumerHeartbeat, log, m)
 	ctl, err := control.New(nc, cfg.MaxChannels, log, m)
 	if err != nil {
 		nc.Close()
@@ -104,7 +107,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	mux.Handle("GET /stream", stream)
 	mux.HandleFunc("GET /healthz", health.Live)
 	mux.Handle("GET /readyz", health.Ready(
-		health.Check{Name: "nats", Func: func(context.Context) error { return natsconn.Check(nc) }},
+		health.Check{Name: "nats", Func: func(ctx context.Context) error { return natsconn.Check(ctx, nc) }},
 		health.Check{Name: "consumer", Func: cons.Check},
 		health.Check{Name: "shutdown", Func: func(context.Context) error {
 			if shutdown.Err() != nil {

@@ -94,6 +94,9 @@ func (s *server) publishBatch(c echo.Context) error {
 			}
 			p := s.toProblem(r.Err, c)
 			out[i] = batchResult{Status: p.Status, Error: p}
+			if p.Status == http.StatusServiceUnavailable {
+				c.Set(causeKey, r.Err.Error()) // for the access log of a 207
+			}
 		case r.Duplicate:
 			stored++
 			out[i] = batchResult{Status: http.StatusOK, published: s.original(pctx, r.Seq, items[i].Event)}

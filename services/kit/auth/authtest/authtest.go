@@ -53,6 +53,12 @@ func Token(t testing.TB, sub string, publish, subscribe []string) string {
 	return Sign(t, jwt.SigningMethodHS256, []byte(Secret), "", Claims(sub, publish, subscribe, time.Hour))
 }
 
+// HS256 signs claims with Secret.
+func HS256(t testing.TB, claims jwt.Claims) string {
+	t.Helper()
+	return Sign(t, jwt.SigningMethodHS256, []byte(Secret), "", claims)
+}
+
 // Sign signs claims with key by method, with kid in the header when not "".
 func Sign(t testing.TB, method jwt.SigningMethod, key any, kid string, claims jwt.Claims) string {
 	t.Helper()

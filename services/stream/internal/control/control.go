@@ -144,16 +144,7 @@ func (r *Registry) apply(id string, c conn, data []byte) *heraldv1.ControlReply 
 	}
 	set, err := chanset.Validate(next, r.maxChannels)
 	if err != nil {
-		var e *chanset.Error
-		errors.As(err, &e)
-		switch e.Kind {
-		case chanset.Empty:
-			return fail(heraldv1.ControlReply_STATUS_EMPTY, "a connection needs at least one channel")
-		case chanset.TooMany:
-			return fail(heraldv1.ControlReply_STATUS_TOO_MANY_CHANNELS, e.Detail)
-		default:
-			return fail(heraldv1.ControlReply_STATUS_INVALID_CHANNEL, e.Detail)
-		}
+		return fail(refusal(err))
 	}
 	// The connection's own grants bound its set, whoever asks: the control
 	// API cannot widen what the token allowed at connect.
@@ -168,6 +159,23 @@ func (r *Registry) apply(id string, c conn, data []byte) *heraldv1.ControlReply 
 	s.Send(&hub.Event{Frame: frame.Subscribed(id, set)})
 	r.log.Debug("channels changed", "conn", logging.ConnHash(id), "op", req.GetOp().String(), "channels", set, "request_id", req.GetRequestId())
 	return &heraldv1.ControlReply{Status: heraldv1.ControlReply_STATUS_OK, Channels: set}
+}
+
+// refusal maps a refused channel set to the reply status; an error that is
+// not a *chanset.Error (none today) is a bad request, never a nil dereference.
+func refusal(err error) (heraldv1.ControlReply_Status, string) {
+	var e *chanset.Error
+	if !errors.As(err, &e) {
+		return heraldv1.ControlReply_STATUS_BAD_REQUEST, err.Error()
+	}
+	switch e.Kind {
+	case chanset.Empty:
+		return heraldv1.ControlReply_STATUS_EMPTY, "a connection needs at least one channel"
+	case chanset.TooMany:
+		return heraldv1.ControlReply_STATUS_TOO_MANY_CHANNELS, e.Detail
+	default:
+		return heraldv1.ControlReply_STATUS_INVALID_CHANNEL, e.Detail
+	}
 }
 
 func short(s string) string {

@@ -1,8 +1,10 @@
-// Package httpapi serves GET /stream: it validates the request (and answers
-// problem+json 400 before any stream starts), subscribes to the hub, sends the
-// opening frames, replays what a resuming client missed and then serves the
-// live feed until the client leaves, is too slow, reaches its lifetime, or
-// the process shuts down (then it is told to retry elsewhere).
+// Package httpapi serves GET /stream: it authenticates and validates the
+// request (answering problem+json 401, 400 or 403 before any stream starts),
+// subscribes to the hub, sends the opening frames, replays what a resuming
+// client missed and then serves the live feed until the client leaves, is
+// too slow, reaches its lifetime or its token's exp (then it is sent
+// herald.expired), or the process shuts down (then it is told to retry
+// elsewhere).
 package httpapi
 
 import (
@@ -107,8 +109,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// client's reconnect opens a new one anyway). Hijacked, the body ends
 	// when the connection closes.
 	h.Set("Connection", "close")
-	open := sse.AppendRetry(nil, s.Opts.Retry)
-	open = append(open, frame.Connected(st.id, q.channels)...)
+	open := frame.Connected(st.id, q.channels, s.Opts.Retry)
 
 	conn, extra, err := s.hijack(w, r)
 	switch {
