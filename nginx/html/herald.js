@@ -271,10 +271,14 @@ export class Herald {
     // The browser retries by itself with the same URL and a Last-Event-ID
     // header. That is right unless the URL is stale or it has given up.
     const stale = !sameSet(this._urlChannels, this._channels);
+    // Until the next herald.connected this EventSource is not open; a
+    // refusal of the browser's own retry counts as refused before open.
+    const wasOpen = this._esOpen;
+    this._esOpen = false;
     if (es.readyState === EventSource.CLOSED || stale) {
       // Refused before it opened (401 for an expired or bad token looks
       // like any other non-200 to an EventSource): renew before retrying.
-      if (!this._esOpen) this._auth.invalidate();
+      if (!wasOpen) this._auth.invalidate();
       es.close();
       this._es = null;
       this._schedule();
