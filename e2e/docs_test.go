@@ -15,7 +15,7 @@ import (
 
 // TestDocLinksResolve: every relative link of every tracked Markdown file
 // points at a file or folder that exists, and nothing points at the frozen
-// DESIGN.md, which is not in the repository (docs/ARCHITECTURE.md is).
+// design file that is not in the repository (docs/ARCHITECTURE.md is).
 func TestDocLinksResolve(t *testing.T) {
 	root := repoRoot(t)
 	out, err := exec.Command("git", "-C", root, "ls-files").Output()
@@ -29,7 +29,7 @@ func TestDocLinksResolve(t *testing.T) {
 			continue // deleted in the work tree
 		}
 		if strings.Contains(string(b), "DESIGN"+".md") {
-			t.Errorf("%s mentions DESIGN.md; the design is docs/ARCHITECTURE.md", rel)
+			t.Errorf("%s mentions %s; the design is docs/ARCHITECTURE.md", rel, "DESIGN"+".md")
 		}
 		if !strings.HasSuffix(rel, ".md") {
 			continue
