@@ -22,7 +22,7 @@ func (s *server) history(c echo.Context) error {
 		return err
 	}
 	if err := channel.ValidatePattern(pattern); err != nil {
-		return badRequest("invalid channel %q: %v", truncate(pattern), err)
+		return badRequest("invalid channel %q: %v", channel.Short(pattern), err)
 	}
 	// Reading history is subscribing to the past: the pattern itself must
 	// be covered, so a chat.* grant cannot read chat.> or >.
@@ -34,14 +34,14 @@ func (s *server) history(c echo.Context) error {
 	if v := q.Get("after"); v != "" {
 		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
 			// Overflowing ids are client errors too, never a 503 to retry.
-			return badRequest("after must be an event id (a whole number), not %q", truncate(v))
+			return badRequest("after must be an event id (a whole number), not %q", channel.Short(v))
 		}
 	}
 	limit := s.Config.HistoryLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return badRequest("limit must be a whole number from 1, not %q", truncate(v))
+			return badRequest("limit must be a whole number from 1, not %q", channel.Short(v))
 		}
 		limit = min(n, s.Config.HistoryLimitMax)
 	}

@@ -135,7 +135,7 @@ func newEvent(ctx context.Context, name string, typ *string, data []byte, conten
 	t := "message"
 	if typ != nil {
 		if err := channel.ValidateType(*typ); err != nil {
-			return nil, unprocessable("invalid type %q: %v", truncate(*typ), err)
+			return nil, unprocessable("invalid type %q: %v", channel.Short(*typ), err)
 		}
 		t = *typ
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
-	"github.com/herald-push/herald/services/stream/internal/chanset"
 	"github.com/herald-push/herald/services/stream/internal/frame"
 	"github.com/herald-push/herald/services/stream/internal/hub"
 	"github.com/herald-push/herald/services/stream/internal/metrics"
@@ -203,7 +202,7 @@ func (s *Source) fromJetStream(ctx context.Context, out *batchWriter, req Reques
 		MemoryStorage:     true,
 		Replicas:          1,
 	}
-	if f := chanset.Filters(req.Patterns); len(f) == 1 {
+	if f := channel.Filters(req.Patterns); len(f) == 1 {
 		cfg.FilterSubject = f[0]
 	} else {
 		cfg.FilterSubjects = f
