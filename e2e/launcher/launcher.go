@@ -200,8 +200,12 @@ func (s *Stack) startAPI(ctx context.Context) error {
 		return err
 	}
 	s.APIURL = "http://" + addr
-	env := append(append(append([]string{}, s.env...), s.opts.Env...), s.opts.APIEnv...)
-	env = append(env, "HERALD_HTTP_ADDR="+addr)
+	env := append([]string{}, s.env...)
+	if len(s.opts.CORSOrigins) > 0 {
+		// The origins nginx lets through CORS may also publish with a cookie.
+		env = append(env, "HERALD_AUTH_ALLOWED_ORIGINS="+strings.Join(s.opts.CORSOrigins, " "))
+	}
+	env = append(append(append(env, s.opts.Env...), s.opts.APIEnv...), "HERALD_HTTP_ADDR="+addr)
 	p, err := startProc("api", filepath.Join(s.bin, apiBinary), nil, env, filepath.Join(s.Dir, "logs", "api.log"), s.opts.Echo)
 	if err != nil {
 		return err
