@@ -120,10 +120,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.startNATS(-1); err != nil {
 		return nil, err
 	}
-	s.env = childEnv(os.Environ(), "HERALD_NATS_URL="+s.NATSURL)
+	// The dev auth defaults come first: anything after them with the same
+	// name (the environment childEnv passes on, Options.Env) wins, as the
+	// last of duplicate names does for exec.
 	if !opts.NoDevAuth {
-		s.env = append(s.env, DevAuthEnv()...)
+		s.env = DevAuthEnv()
 	}
+	s.env = append(s.env, childEnv(os.Environ(), "HERALD_NATS_URL="+s.NATSURL)...)
 	if err := s.startAPI(ctx); err != nil {
 		return nil, err
 	}
