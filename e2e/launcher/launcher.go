@@ -46,6 +46,12 @@ type Options struct {
 	Root             string        // repository root; default RepoRoot()
 	BinDir           string        // directory holding prebuilt api and stream binaries; default built once per process
 	Echo             io.Writer     // when set, every process's output is also copied here, line by line
+	NATSCluster      int           // >1: that many nats-server processes in one JetStream cluster, events.replicas = it (see cluster.go); default one embedded server
+	// PassEnv passes the parent's HERALD_* variables on to both services
+	// (over Env, APIEnv and StreamEnv; never the addresses the launcher
+	// wires). scripts/dev sets it; tests leave it off so a developer's shell
+	// cannot change what they test.
+	PassEnv bool
 }
 
 // Stack is a running topology.
@@ -67,6 +73,8 @@ type Stack struct {
 	mu       sync.Mutex
 	natsOpts *server.Options
 	nats     *server.Server
+	cluster  []*natsNode // NATSCluster > 1 (cluster.go)
+	natsBin  string
 	api      *proc
 	streams  []*proc
 	nginx    *proc
@@ -117,7 +125,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	if err := s.startNATS(-1); err != nil {
+	if opts.NATSCluster > 1 {
+		if err := s.startCluster(ctx, opts.NATSCluster); err != nil {
+			return nil, err
+		}
+		s.opts.APIEnv = append([]string{fmt.Sprintf("HERALD_EVENTS_REPLICAS=%d", min(opts.NATSCluster, 5))}, s.opts.APIEnv...)
+	} else if err := s.startNATS(-1); err != nil {
 		return nil, err
 	}
 	// The dev auth defaults come first: anything after them with the same
@@ -149,7 +162,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 }
 
 // childEnv is the parent's environment without any HERALD_* variable (a
-// developer's shell must not leak into the stack), plus extra.
+// developer's shell must not leak into a test's stack; Options.PassEnv adds
+// them back on purpose), plus extra.
 func childEnv(environ []string, extra ...string) []string {
 	var env []string
 	for _, kv := range environ {
@@ -208,7 +222,8 @@ func (s *Stack) startAPI(ctx context.Context) error {
 		// The origins nginx lets through CORS may also publish with a cookie.
 		env = append(env, "HERALD_AUTH_ALLOWED_ORIGINS="+strings.Join(s.opts.CORSOrigins, " "))
 	}
-	env = append(append(append(env, s.opts.Env...), s.opts.APIEnv...), "HERALD_HTTP_ADDR="+addr)
+	env = append(append(append(env, s.opts.Env...), s.opts.APIEnv...), s.passed()...)
+	env = append(env, "HERALD_HTTP_ADDR="+addr)
 	p, err := startProc("api", filepath.Join(s.bin, apiBinary), nil, env, filepath.Join(s.Dir, "logs", "api.log"), s.opts.Echo)
 	if err != nil {
 		return err
@@ -225,7 +240,7 @@ func (s *Stack) StartStream(i int) error {
 		return fmt.Errorf("stream %d is already running", i)
 	}
 	env := append(append(append([]string{}, s.env...), s.opts.Env...), s.opts.StreamEnv...)
-	env = append(env, "HERALD_HTTP_ADDR="+s.streamAddr[i])
+	env = append(append(env, s.passed()...), "HERALD_HTTP_ADDR="+s.streamAddr[i])
 	if s.opts.Heartbeat > 0 {
 		env = append(env, "HERALD_SSE_HEARTBEAT="+s.opts.Heartbeat.String())
 	}
@@ -371,6 +386,7 @@ func (s *Stack) Close() error {
 		s.nats.Shutdown()
 		s.nats.WaitForShutdown()
 	}
+	errs = append(errs, s.stopCluster()...)
 	if s.removeDir {
 		errs = append(errs, os.RemoveAll(s.Dir))
 	}

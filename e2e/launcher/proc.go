@@ -39,7 +39,7 @@ func startProc(name, path string, args, env []string, logPath string, echo io.Wr
 		out = io.MultiWriter(f, &prefixWriter{w: echo, prefix: name + " | "})
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
 		f.Close()

@@ -126,8 +126,21 @@ func serve(t *testing.T, ln net.Listener, run func(context.Context, net.Listener
 
 func startAPI(t *testing.T, natsURL string) *service {
 	t.Helper()
+	return startAPIWith(t, natsURL, nil)
+}
+
+// startAPIWith starts the api with its configuration changed by tune.
+func startAPIWith(t *testing.T, natsURL string, tune func(*apiconfig.Config)) *service {
+	t.Helper()
 	cfg := apiconfig.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
+	// Auth fails closed by default; the pipeline tests grant anonymous
+	// callers everything explicitly (auth is tested by the services'
+	// hardening tests).
+	cfg.Auth.AnonymousPublish, cfg.Auth.AnonymousSubscribe = []string{">"}, []string{">"}
+	if tune != nil {
+		tune(&cfg)
+	}
 	a, err := apiapp.New(cfg, quiet())
 	if err != nil {
 		t.Fatalf("starting api: %v", err)
@@ -141,9 +154,10 @@ func startAPI(t *testing.T, natsURL string) *service {
 func startStream(t *testing.T, natsURL, addr string, tune func(*streamconfig.Config)) *service {
 	t.Helper()
 	cfg := streamconfig.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
 	cfg.ShutdownGrace = 5 * time.Second
 	cfg.Retry = 10 * time.Millisecond
+	cfg.Auth.AnonymousSubscribe = []string{">"} // see startAPI
 	if tune != nil {
 		tune(&cfg)
 	}

@@ -93,6 +93,12 @@ const (
 	ControlReply_STATUS_EMPTY ControlReply_Status = 4
 	// The request could not be understood (maps to HTTP 400).
 	ControlReply_STATUS_BAD_REQUEST ControlReply_Status = 5
+	// No connection of this principal has the id (maps to HTTP 404, exactly
+	// as when no replica holds it).
+	ControlReply_STATUS_NOT_FOUND ControlReply_Status = 6
+	// The new set is not covered by the connection's subscribe rights
+	// (maps to HTTP 403, reason "forbidden").
+	ControlReply_STATUS_FORBIDDEN ControlReply_Status = 7
 )
 
 // Enum value maps for ControlReply_Status.
@@ -104,6 +110,8 @@ var (
 		3: "STATUS_TOO_MANY_CHANNELS",
 		4: "STATUS_EMPTY",
 		5: "STATUS_BAD_REQUEST",
+		6: "STATUS_NOT_FOUND",
+		7: "STATUS_FORBIDDEN",
 	}
 	ControlReply_Status_value = map[string]int32{
 		"STATUS_UNSPECIFIED":       0,
@@ -112,6 +120,8 @@ var (
 		"STATUS_TOO_MANY_CHANNELS": 3,
 		"STATUS_EMPTY":             4,
 		"STATUS_BAD_REQUEST":       5,
+		"STATUS_NOT_FOUND":         6,
+		"STATUS_FORBIDDEN":         7,
 	}
 )
 
@@ -146,10 +156,16 @@ func (ControlReply_Status) EnumDescriptor() ([]byte, []int) {
 // as a NATS request to herald.ctl.conn.<connection_id>; only the stream replica
 // holding that connection subscribes to the subject, so no reply means "unknown".
 type ControlRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Op            ControlRequest_Op      `protobuf:"varint,1,opt,name=op,proto3,enum=herald.v1.ControlRequest_Op" json:"op,omitempty"`
-	Channels      []string               `protobuf:"bytes,2,rep,name=channels,proto3" json:"channels,omitempty"`
-	RequestId     string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Op        ControlRequest_Op      `protobuf:"varint,1,opt,name=op,proto3,enum=herald.v1.ControlRequest_Op" json:"op,omitempty"`
+	Channels  []string               `protobuf:"bytes,2,rep,name=channels,proto3" json:"channels,omitempty"`
+	RequestId string                 `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The caller, as the api authenticated it: a token's sub, or "" with
+	// anonymous set. The replica answers STATUS_NOT_FOUND unless it equals
+	// the connection's, so another principal cannot even learn that the id
+	// exists.
+	Principal     string `protobuf:"bytes,4,opt,name=principal,proto3" json:"principal,omitempty"`
+	Anonymous     bool   `protobuf:"varint,5,opt,name=anonymous,proto3" json:"anonymous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -203,6 +219,20 @@ func (x *ControlRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *ControlRequest) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *ControlRequest) GetAnonymous() bool {
+	if x != nil {
+		return x.Anonymous
+	}
+	return false
 }
 
 // ControlReply answers a ControlRequest.
@@ -272,12 +302,14 @@ var File_herald_v1_control_proto protoreflect.FileDescriptor
 
 const file_herald_v1_control_proto_rawDesc = "" +
 	"\n" +
-	"\x17herald/v1/control.proto\x12\therald.v1\"\xca\x01\n" +
+	"\x17herald/v1/control.proto\x12\therald.v1\"\x86\x02\n" +
 	"\x0eControlRequest\x12,\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x1c.herald.v1.ControlRequest.OpR\x02op\x12\x1a\n" +
 	"\bchannels\x18\x02 \x03(\tR\bchannels\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId\"O\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x1c\n" +
+	"\tprincipal\x18\x04 \x01(\tR\tprincipal\x12\x1c\n" +
+	"\tanonymous\x18\x05 \x01(\bR\tanonymous\"O\n" +
 	"\x02Op\x12\x12\n" +
 	"\x0eOP_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -286,18 +318,20 @@ const file_herald_v1_control_proto_rawDesc = "" +
 	"\x06OP_ADD\x10\x02\x12\r\n" +
 	"\tOP_REMOVE\x10\x03\x12\n" +
 	"\n" +
-	"\x06OP_GET\x10\x04\"\x90\x02\n" +
+	"\x06OP_GET\x10\x04\"\xbc\x02\n" +
 	"\fControlReply\x126\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x1e.herald.v1.ControlReply.StatusR\x06status\x12\x1a\n" +
 	"\bchannels\x18\x02 \x03(\tR\bchannels\x12\x16\n" +
-	"\x06detail\x18\x03 \x01(\tR\x06detail\"\x93\x01\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\"\xbf\x01\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSTATUS_OK\x10\x01\x12\x1a\n" +
 	"\x16STATUS_INVALID_CHANNEL\x10\x02\x12\x1c\n" +
 	"\x18STATUS_TOO_MANY_CHANNELS\x10\x03\x12\x10\n" +
 	"\fSTATUS_EMPTY\x10\x04\x12\x16\n" +
-	"\x12STATUS_BAD_REQUEST\x10\x05B7Z5github.com/herald-push/herald/proto/heraldv1;heraldv1b\x06proto3"
+	"\x12STATUS_BAD_REQUEST\x10\x05\x12\x14\n" +
+	"\x10STATUS_NOT_FOUND\x10\x06\x12\x14\n" +
+	"\x10STATUS_FORBIDDEN\x10\aB7Z5github.com/herald-push/herald/proto/heraldv1;heraldv1b\x06proto3"
 
 var (
 	file_herald_v1_control_proto_rawDescOnce sync.Once

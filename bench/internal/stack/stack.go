@@ -219,7 +219,7 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 		return "", err
 	}
 	cmd := exec.Command(bin, "-p", s.prefix+"/", "-c", conf, "-e", filepath.Join(s.prefix, "error.log"), "-g", "daemon off;")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("starting nginx: %w", err)
 	}

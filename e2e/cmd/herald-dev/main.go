@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	data := fs.String("data", "", "directory for logs and the NATS store, kept after exit (default: a temporary one, removed)")
 	nginx := fs.String("nginx", "", "nginx binary (default: nginx on PATH or in /usr/sbin)")
 	quiet := fs.Bool("quiet", false, "do not copy the services' logs to the terminal")
+	natsCluster := fs.Int("nats-cluster", 0, "run this many nats-server processes as one JetStream cluster (e.g. 3: an R3 event stream) instead of one embedded server")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		HTMLRoot:    *html,
 		CORSOrigins: strings.Fields(*cors),
 		Nginx:       nginxPath,
+		PassEnv:     true,
+		NATSCluster: *natsCluster,
 	}
 	if !*quiet {
 		opts.Echo = out
@@ -93,7 +96,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(tw, "  stream replica %d (direct)\t%s\n", i, u)
 	}
 	fmt.Fprintf(tw, "  nats (JetStream)\t%s\n", s.NATSURL)
+	if s.NATSNodes() > 1 {
+		fmt.Fprintf(tw, "  \t%d-node cluster, events.replicas %d; freeze a node with kill -STOP $(pgrep -f nats-0.conf) to try a failover\n", s.NATSNodes(), min(s.NATSNodes(), 5))
+	}
 	fmt.Fprintf(tw, "  logs\t%s\n", strings.Join(s.LogFiles(), "\n\t"))
+	if names := launcher.PassedEnv(); len(names) > 0 {
+		fmt.Fprintf(tw, "  from your environment\t%s\n", strings.Join(names, " "))
+	}
 	fmt.Fprintf(tw, "\nAuth (development defaults): %s\n", launcher.DevAuthNotice())
 	if *tlsCert == "" {
 		fmt.Fprintf(tw, "The HTTPS certificate is self-signed: curl --cacert %s, or trust it (certs/README.md).\n", s.CertFile)

@@ -16,6 +16,7 @@ import (
 	"github.com/herald-push/herald/services/api/internal/httpapi"
 	"github.com/herald-push/herald/services/api/internal/metrics"
 	"github.com/herald-push/herald/services/api/internal/store"
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
 	"github.com/herald-push/herald/services/kit/httpserver"
 	"github.com/herald-push/herald/services/kit/natsconn"
@@ -32,6 +33,7 @@ type App struct {
 	log     *slog.Logger
 	nc      *nats.Conn
 	store   *store.Store
+	auth    *auth.Verifier
 	handler http.Handler
 
 	storeCtx  context.Context
@@ -42,23 +44,32 @@ type App struct {
 // New connects to NATS (in the background if it is not up yet) and starts
 // ensuring the event stream; until both are done the api answers 503.
 func New(cfg config.Config, log *slog.Logger) (*App, error) {
-	nc, err := natsconn.Connect(cfg.NATSURL, "herald-api", log)
+	verifier, err := auth.New(cfg.Auth, log)
 	if err != nil {
+		return nil, err
+	}
+	nc, err := natsconn.Connect(cfg.NATS, "herald-api", log)
+	if err != nil {
+		verifier.Close()
 		return nil, err
 	}
 	st, err := store.New(nc, cfg.Events, cfg.PublishTimeout, log)
 	if err != nil {
 		nc.Close()
+		verifier.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, nc: nc, store: st}
+	a := &App{cfg: cfg, log: log, nc: nc, store: st, auth: verifier}
+	m := metrics.New()
+	m.WatchFailover(func() uint64 { return nc.Stats().Reconnects }, st.Rechecks)
 	a.handler = httpapi.New(httpapi.Deps{
 		Config:    cfg,
 		Store:     st,
 		Control:   control.New(nc, cfg.ControlTimeout),
-		Metrics:   metrics.New(),
+		Auth:      verifier,
+		Metrics:   m,
 		Log:       log,
-		NATSCheck: health.Check{Name: "nats", Func: func(context.Context) error { return natsconn.Check(nc) }},
+		NATSCheck: health.Check{Name: "nats", Func: func(ctx context.Context) error { return natsconn.Check(ctx, nc) }},
 	})
 	a.storeCtx, a.stopStore = context.WithCancel(context.Background())
 	a.storeDone.Go(func() { st.Run(a.storeCtx) })
@@ -88,4 +99,5 @@ func (a *App) Close() {
 	a.stopStore()
 	a.storeDone.Wait()
 	a.nc.Close()
+	a.auth.Close()
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/services/api/app"
 	"github.com/herald-push/herald/services/api/config"
+	"github.com/herald-push/herald/services/kit/auth/authtest"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -50,6 +51,7 @@ type env struct {
 	peer  *nats.Conn
 	js    jetstream.JetStream
 	close func()
+	logw  io.Writer // when set, the api logs here at debug level
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -75,13 +77,22 @@ func (e *env) startApp(mod func(*config.Config)) {
 func (e *env) startAppURL(url string, mod func(*config.Config)) {
 	e.t.Helper()
 	cfg := config.Default()
-	cfg.NATSURL = url
+	cfg.NATS.URL = url
 	cfg.PublishTimeout = 2 * time.Second
 	cfg.ControlTimeout = 300 * time.Millisecond
+	// The default grants nothing (fail closed); these tests are about
+	// everything else, so anonymous callers may do anything, and tokens
+	// signed with authtest.Secret are accepted.
+	cfg.Auth.AnonymousPublish, cfg.Auth.AnonymousSubscribe = []string{">"}, []string{">"}
+	cfg.Auth.HMACSecret = authtest.Secret
 	if mod != nil {
 		mod(&cfg)
 	}
-	a, err := app.New(cfg, quietLog())
+	log := quietLog()
+	if e.logw != nil {
+		log = slog.New(slog.NewJSONHandler(e.logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	a, err := app.New(cfg, log)
 	if err != nil {
 		e.t.Fatalf("app.New: %v", err)
 	}

@@ -1,12 +1,16 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/proto/heraldv1"
 	"github.com/herald-push/herald/services/api/config"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestHistory publishes 1..9 as data on three channels and pages through
@@ -85,5 +89,19 @@ func TestHistory(t *testing.T) {
 	}
 	if n != 0 || names.Err() != nil {
 		t.Errorf("%d consumers left after history reads (err %v)", n, names.Err())
+	}
+}
+
+// A raw NATS publisher whose protobuf channel disagrees with the subject does
+// not get its event labelled as another channel: the subject wins, as in SSE.
+func TestHistoryChannelComesFromSubject(t *testing.T) {
+	e := newEnv(t, nil)
+	data, _ := proto.Marshal(&heraldv1.Event{Channel: "admin.secret", Data: []byte(`1`)})
+	if _, err := e.js.Publish(context.Background(), channel.Subject("chat.lobby"), data); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("GET", "/api/v1/channels/chat.lobby/events", "", "")
+	if want := `{"events":[{"id":"1","channel":"chat.lobby","type":"message","data":1,"time":"T"}],"next":null}` + "\n"; r.status != 200 || stripTime(t, r.body) != want {
+		t.Fatalf("got %d %s, want %s", r.status, r.body, want)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth"
 	kitconfig "github.com/herald-push/herald/services/kit/config"
+	"github.com/herald-push/herald/services/kit/natsconn"
 	"github.com/herald-push/herald/services/kit/service"
 	"github.com/spf13/viper"
 )
@@ -19,7 +21,7 @@ const Service = "api"
 // Config is the api's typed configuration.
 type Config struct {
 	HTTPAddr  string
-	NATSURL   string
+	NATS      natsconn.Options
 	LogLevel  string
 	LogFormat string
 
@@ -35,6 +37,8 @@ type Config struct {
 	MaxChannels     int // sse.max_channels, checked before asking a stream replica
 
 	Events Retention
+
+	Auth auth.Config
 }
 
 // Retention is applied to the JetStream stream at start-up. A negative
@@ -49,9 +53,11 @@ type Retention struct {
 
 // Keys lists every setting with its default.
 func Keys() []kitconfig.Key {
-	return []kitconfig.Key{
+	keys := []kitconfig.Key{
 		{Name: "http.addr", Default: ":8081", Usage: "HTTP listen address"},
-		{Name: "nats.url", Default: "nats://127.0.0.1:4222", Usage: "NATS server URL(s), comma separated", Secret: false},
+	}
+	keys = append(keys, natsconn.Keys()...)
+	keys = append(keys, []kitconfig.Key{
 		{Name: "log.level", Default: "info", Usage: "log level: debug, info, warn or error"},
 		{Name: "log.format", Default: "json", Usage: "log format: json or text"},
 		{Name: "api.body_limit", Default: "64KiB", Usage: "largest single-event request body, and largest data of one event in a batch"},
@@ -67,7 +73,8 @@ func Keys() []kitconfig.Key {
 		{Name: "events.max_bytes", Default: "1GiB", Usage: "total size of the event stream; -1 or 0 for unlimited"},
 		{Name: "events.replicas", Default: 1, Usage: "JetStream replicas of the event stream (1..5; >1 needs a NATS cluster)"},
 		{Name: "events.duplicate_window", Default: 2 * time.Minute, Usage: "how long an Idempotency-Key is remembered"},
-	}
+	}...)
+	return append(keys, auth.APIKeys()...)
 }
 
 // Load reads the configuration from args (without the program name), the
@@ -101,7 +108,7 @@ func FromViper(v *viper.Viper) (Config, error) {
 	r := kitconfig.NewReader(v)
 	c := Config{
 		HTTPAddr:        r.String("http.addr"),
-		NATSURL:         r.String("nats.url"),
+		NATS:            natsconn.Read(r),
 		LogLevel:        r.OneOf("log.level", "debug", "info", "warn", "error"),
 		LogFormat:       r.OneOf("log.format", "json", "text"),
 		BodyLimit:       r.Bytes("api.body_limit", 1<<10, 8<<20),
@@ -119,6 +126,7 @@ func FromViper(v *viper.Viper) (Config, error) {
 			Replicas:          r.Int("events.replicas", 1, 5),
 			DuplicateWindow:   r.Duration("events.duplicate_window", time.Second, 7*24*time.Hour),
 		},
+		Auth: auth.ReadAPI(r),
 	}
 	r.Check(c.HistoryLimit <= c.HistoryLimitMax, "api.history_limit",
 		"%d is larger than api.history_limit_max (%d)", c.HistoryLimit, c.HistoryLimitMax)

@@ -128,6 +128,34 @@ func (r *Reader) String(key string) string {
 	return s
 }
 
+// Optional returns key as a string that may be empty.
+func (r *Reader) Optional(key string) string {
+	return strings.TrimSpace(r.v.GetString(key))
+}
+
+// List returns key as a list: a YAML list, or a string of items separated
+// by commas and/or spaces (the environment's form). Empty items are dropped.
+func (r *Reader) List(key string) []string {
+	var items []string
+	switch v := r.v.Get(key).(type) {
+	case []any:
+		for _, it := range v {
+			items = append(items, fmt.Sprint(it))
+		}
+	case []string:
+		items = v
+	default:
+		items = strings.FieldsFunc(fmt.Sprint(v), func(c rune) bool { return c == ',' || c == ' ' || c == '\t' || c == '\n' })
+	}
+	var out []string // nil when empty, like an unset key's zero value
+	for _, it := range items {
+		if it = strings.TrimSpace(it); it != "" {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 // OneOf returns key, which must be one of allowed.
 func (r *Reader) OneOf(key string, allowed ...string) string {
 	s := strings.ToLower(strings.TrimSpace(r.v.GetString(key)))
@@ -243,16 +271,35 @@ func Masked(v *viper.Viper, keys []Key) map[string]any {
 	return out
 }
 
-// MaskURL hides the password of a URL-shaped value such as nats://user:pw@host.
+// MaskURL hides the credentials of a URL-shaped value such as
+// nats://user:pw@host, or of every URL of a comma-separated list of them
+// (nats.url lists every node of a cluster, each may carry a token).
 func MaskURL(u string) string {
+	if strings.Contains(u, ",") {
+		parts := strings.Split(u, ",")
+		for i, p := range parts {
+			parts[i] = maskOne(p)
+		}
+		return strings.Join(parts, ",")
+	}
+	return maskOne(u)
+}
+
+func maskOne(u string) string {
 	scheme, rest, ok := strings.Cut(u, "://")
 	if !ok {
 		return u
 	}
-	userinfo, host, ok := strings.Cut(rest, "@")
-	if !ok {
+	// Credentials live in the authority, before any path, query or fragment.
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
 		return u
 	}
+	userinfo, host := rest[:at], rest[at+1:]
 	user, _, hasPw := strings.Cut(userinfo, ":")
 	if !hasPw {
 		return scheme + "://*****@" + host

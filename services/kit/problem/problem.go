@@ -17,6 +17,9 @@ type Problem struct {
 	Title  string `json:"title"`
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
+	// Reason is a short machine-readable code (an RFC 9457 extension
+	// member), e.g. "expired" on a 401 from kit/auth.
+	Reason string `json:"reason,omitempty"`
 	// Header holds extra response headers, e.g. Retry-After for 503.
 	Header http.Header `json:"-"`
 }

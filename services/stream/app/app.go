@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
 	"github.com/herald-push/herald/services/kit/httpserver"
 	"github.com/herald-push/herald/services/kit/natsconn"
@@ -39,6 +40,7 @@ type App struct {
 	hub      *hub.Hub
 	consumer *consumer.Consumer
 	control  *control.Registry
+	auth     *auth.Verifier
 	stream   *httpapi.Stream
 	handler  http.Handler
 
@@ -53,24 +55,34 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	nc, err := natsconn.Connect(cfg.NATSURL, "herald-stream", log)
+	verifier, err := auth.New(cfg.Auth, log)
 	if err != nil {
+		return nil, err
+	}
+	nc, err := natsconn.Connect(cfg.NATS, "herald-stream", log)
+	if err != nil {
+		verifier.Close()
 		return nil, err
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
+		verifier.Close()
 		return nil, fmt.Errorf("creating jetstream context: %w", err)
 	}
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "herald_stream_nats_reconnects_total", Help: "Times the NATS connection was re-established after being lost.",
+	}, func() float64 { return float64(nc.Stats().Reconnects) }))
 	h := hub.New(hub.Options{QueueSize: cfg.QueueSize, RingSize: cfg.RingSize, Metrics: hub.NewMetrics(reg)})
-	cons := consumer.New(js, h, cfg.RingSize, log, m)
+	cons := consumer.New(js, h, cfg.RingSize, cfg.ConsumerHeartbeat, log, m)
 	ctl, err := control.New(nc, cfg.MaxChannels, log, m)
 	if err != nil {
 		nc.Close()
+		verifier.Close()
 		return nil, err
 	}
 	shutdown, stop := context.WithCancel(context.Background())
-	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, shutdown: shutdown, stopAccepted: stop}
+	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, auth: verifier, shutdown: shutdown, stopAccepted: stop}
 
 	stream := &httpapi.Stream{
 		Opts: httpapi.Options{
@@ -84,6 +96,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Hub:      h,
 		Replay:   replay.New(js, h, cons.FirstSeq, cfg.ReplayConcurrency, log, m),
 		Control:  ctl,
+		Auth:     verifier,
 		Ready:    cons.Ready(),
 		Shutdown: shutdown,
 		Log:      log,
@@ -94,7 +107,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	mux.Handle("GET /stream", stream)
 	mux.HandleFunc("GET /healthz", health.Live)
 	mux.Handle("GET /readyz", health.Ready(
-		health.Check{Name: "nats", Func: func(context.Context) error { return natsconn.Check(nc) }},
+		health.Check{Name: "nats", Func: func(ctx context.Context) error { return natsconn.Check(ctx, nc) }},
 		health.Check{Name: "consumer", Func: cons.Check},
 		health.Check{Name: "shutdown", Func: func(context.Context) error {
 			if shutdown.Err() != nil {
@@ -133,6 +146,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 			a.log.Warn("closing control subscription", "err", err)
 		}
 		a.nc.Close()
+		a.auth.Close()
 	}()
 
 	// The grace clock starts when ctx is done and bounds both halves of the

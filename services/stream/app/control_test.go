@@ -18,7 +18,7 @@ import (
 // control sends a request as the api does and returns the reply.
 func control(t *testing.T, nc *nats.Conn, connID string, op heraldv1.ControlRequest_Op, channels ...string) (*heraldv1.ControlReply, error) {
 	t.Helper()
-	data, err := proto.Marshal(&heraldv1.ControlRequest{Op: op, Channels: channels, RequestId: "test"})
+	data, err := proto.Marshal(&heraldv1.ControlRequest{Op: op, Channels: channels, RequestId: "test", Anonymous: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestControlUnknownConnectionGetsNoReply(t *testing.T) {
 	e := newEnv(t, jetstream.StreamConfig{})
 	startApp(t, e.nats.URL(), true, nil)
 	nc, _ := e.nats.Connect(t)
-	data, _ := proto.Marshal(&heraldv1.ControlRequest{Op: heraldv1.ControlRequest_OP_GET})
+	data, _ := proto.Marshal(&heraldv1.ControlRequest{Op: heraldv1.ControlRequest_OP_GET, Anonymous: true})
 	_, err := nc.Request(channel.ControlSubject("no-such-connection"), data, 300*time.Millisecond)
 	if err != nats.ErrTimeout {
 		t.Fatalf("err = %v, want a timeout (nobody answers)", err)
@@ -115,7 +115,7 @@ func TestControlOnlyOwnerAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
-	get, _ := proto.Marshal(&heraldv1.ControlRequest{Op: heraldv1.ControlRequest_OP_GET})
+	get, _ := proto.Marshal(&heraldv1.ControlRequest{Op: heraldv1.ControlRequest_OP_GET, Anonymous: true})
 	if err := nc.PublishRequest(channel.ControlSubject(idA), inbox, get); err != nil {
 		t.Fatal(err)
 	}

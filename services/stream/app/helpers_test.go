@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth/authtest"
 	"github.com/herald-push/herald/services/stream/app"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
@@ -56,14 +57,25 @@ func testLogger() *slog.Logger {
 // waits for it to be ready unless the stream does not exist yet.
 func startApp(t testing.TB, natsURL string, waitReady bool, mod func(*config.Config)) *testApp {
 	t.Helper()
+	return startAppLog(t, natsURL, waitReady, testLogger(), mod)
+}
+
+// startAppLog is startApp logging to log.
+func startAppLog(t testing.TB, natsURL string, waitReady bool, log *slog.Logger, mod func(*config.Config)) *testApp {
+	t.Helper()
 	cfg := config.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.ShutdownGrace = 5 * time.Second
+	// The default grants nothing (fail closed); these tests are about
+	// everything else: anonymous clients may subscribe to anything, and
+	// tokens signed with authtest.Secret are accepted.
+	cfg.Auth.AnonymousSubscribe = []string{">"}
+	cfg.Auth.HMACSecret = authtest.Secret
 	if mod != nil {
 		mod(&cfg)
 	}
-	a, err := app.New(cfg, testLogger())
+	a, err := app.New(cfg, log)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}

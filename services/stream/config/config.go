@@ -8,7 +8,9 @@ import (
 	"net"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth"
 	kitconfig "github.com/herald-push/herald/services/kit/config"
+	"github.com/herald-push/herald/services/kit/natsconn"
 	"github.com/herald-push/herald/services/kit/service"
 	"github.com/spf13/viper"
 )
@@ -19,7 +21,7 @@ const Service = "stream"
 // Config is the stream service's typed configuration.
 type Config struct {
 	HTTPAddr  string
-	NATSURL   string
+	NATS      natsconn.Options
 	LogLevel  string
 	LogFormat string
 
@@ -46,14 +48,26 @@ type Config struct {
 	// ReplayConcurrency bounds the resumes reading JetStream at once (each
 	// uses a short-lived consumer; NATS allows 1,000 per stream by default).
 	ReplayConcurrency int
+	// ConsumerHeartbeat is the idle heartbeat the event consumer asks
+	// JetStream for; two missed in a row mean the server holding the
+	// consumer died or hung, and the consumer is recreated elsewhere.
+	ConsumerHeartbeat time.Duration
+
+	Auth auth.Config
 }
 
 // Keys lists every setting with its default; the README's table comes from here.
 func Keys() []kitconfig.Key {
+	return append(ownKeys(), auth.Keys()...)
+}
+
+func ownKeys() []kitconfig.Key {
 	d := Default()
-	return []kitconfig.Key{
+	keys := []kitconfig.Key{
 		{Name: "http.addr", Default: d.HTTPAddr, Usage: "listen address of the HTTP server"},
-		{Name: "nats.url", Default: d.NATSURL, Usage: "NATS server URL(s), comma-separated", Secret: false},
+	}
+	keys = append(keys, natsconn.Keys()...)
+	return append(keys, []kitconfig.Key{
 		{Name: "log.level", Default: d.LogLevel, Usage: "log level: debug, info, warn or error"},
 		{Name: "log.format", Default: d.LogFormat, Usage: "log format: json or text"},
 		{Name: "sse.heartbeat", Default: d.Heartbeat, Usage: "idle time before a heartbeat comment is sent"},
@@ -65,14 +79,15 @@ func Keys() []kitconfig.Key {
 		{Name: "sse.ring_size", Default: d.RingSize, Usage: "recent events kept in memory to serve resumes without JetStream; 0 = always read JetStream"},
 		{Name: "sse.write_timeout", Default: d.WriteTimeout, Usage: "a client that does not accept a write for this long is disconnected"},
 		{Name: "sse.replay_concurrency", Default: d.ReplayConcurrency, Usage: "resumes reading JetStream at once (each uses a short-lived consumer); more wait their turn"},
-	}
+		{Name: "consumer.heartbeat", Default: d.ConsumerHeartbeat, Usage: "idle heartbeat the event consumer expects from JetStream; two missed in a row recreate it from the next sequence (500ms..15s)"},
+	}...)
 }
 
 // Default returns the configuration with every default; tests start from it.
 func Default() Config {
 	return Config{
 		HTTPAddr:      ":8082",
-		NATSURL:       "nats://127.0.0.1:4222",
+		NATS:          natsconn.Default(),
 		LogLevel:      "info",
 		LogFormat:     "json",
 		Heartbeat:     15 * time.Second,
@@ -85,6 +100,8 @@ func Default() Config {
 		WriteTimeout:  10 * time.Second,
 
 		ReplayConcurrency: 32,
+		ConsumerHeartbeat: time.Second,
+		Auth:              auth.Default(),
 	}
 }
 
@@ -105,7 +122,7 @@ func FromViper(v *viper.Viper) (Config, error) {
 	r := kitconfig.NewReader(v)
 	c := Config{
 		HTTPAddr:      r.String("http.addr"),
-		NATSURL:       r.String("nats.url"),
+		NATS:          natsconn.Read(r),
 		LogLevel:      r.OneOf("log.level", "debug", "info", "warn", "error"),
 		LogFormat:     r.OneOf("log.format", "json", "text"),
 		Heartbeat:     r.Duration("sse.heartbeat", time.Millisecond, time.Hour),
@@ -118,6 +135,8 @@ func FromViper(v *viper.Viper) (Config, error) {
 		WriteTimeout:  r.Duration("sse.write_timeout", time.Millisecond, time.Hour),
 
 		ReplayConcurrency: r.Int("sse.replay_concurrency", 1, 1000),
+		ConsumerHeartbeat: r.Duration("consumer.heartbeat", 500*time.Millisecond, 15*time.Second),
+		Auth:              auth.Read(r),
 	}
 	if c.HTTPAddr != "" {
 		_, _, err := net.SplitHostPort(c.HTTPAddr)

@@ -61,5 +61,12 @@ func (c *Client) Do(ctx context.Context, connID string, req *heraldv1.ControlReq
 	if err := proto.Unmarshal(msg.Data, reply); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadReply, err)
 	}
+	if reply.GetStatus() == heraldv1.ControlReply_STATUS_NOT_FOUND {
+		// The connection exists but is another principal's. Answer when a
+		// request for an id nobody holds would (at the timeout), so neither
+		// the answer nor its timing tells that the id exists.
+		<-ctx.Done()
+		return nil, ErrNotFound
+	}
 	return reply, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/herald-push/herald/services/api/internal/store"
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/problem"
 	"github.com/labstack/echo/v4"
 )
@@ -39,6 +40,10 @@ type batchResult struct {
 // Retry-After when a failure is temporary), and the first failure's problem
 // when none were.
 func (s *server) publishBatch(c echo.Context) error {
+	rights, err := s.rights(c)
+	if err != nil {
+		return err
+	}
 	if _, err := mediaType(c, mediaJSON); err != nil {
 		return err
 	}
@@ -61,7 +66,7 @@ func (s *server) publishBatch(c echo.Context) error {
 	ctx := c.Request().Context()
 	items := make([]store.Item, len(in.Events))
 	for i, raw := range in.Events {
-		it, err := s.batchItem(ctx, raw)
+		it, err := s.batchItem(ctx, rights, raw)
 		if err != nil {
 			var p *problem.Problem
 			if errors.As(err, &p) {
@@ -89,6 +94,9 @@ func (s *server) publishBatch(c echo.Context) error {
 			}
 			p := s.toProblem(r.Err, c)
 			out[i] = batchResult{Status: p.Status, Error: p}
+			if p.Status == http.StatusServiceUnavailable {
+				c.Set(causeKey, r.Err.Error()) // for the access log of a 207
+			}
 		case r.Duplicate:
 			stored++
 			out[i] = batchResult{Status: http.StatusOK, published: s.original(pctx, r.Seq, items[i].Event)}
@@ -113,12 +121,17 @@ func (s *server) publishBatch(c echo.Context) error {
 }
 
 // batchItem validates one event of a batch.
-func (s *server) batchItem(ctx context.Context, raw json.RawMessage) (store.Item, error) {
+// Every channel must be covered by a publish grant: one refused event
+// refuses the batch before anything is published.
+func (s *server) batchItem(ctx context.Context, rights auth.Rights, raw json.RawMessage) (store.Item, error) {
 	var be batchEvent
 	if err := decodeStrict(raw, &be); err != nil {
 		return store.Item{}, badRequest("%v", err)
 	}
 	if err := validateChannel(be.Channel); err != nil {
+		return store.Item{}, err
+	}
+	if err := canPublish(rights, be.Channel); err != nil {
 		return store.Item{}, err
 	}
 	if be.Data == nil {
@@ -133,7 +146,7 @@ func (s *server) batchItem(ctx context.Context, raw json.RawMessage) (store.Item
 		if err := validateIdempotencyKey(*be.IdempotencyKey); err != nil {
 			return store.Item{}, badRequest("%v", err)
 		}
-		it.MsgID = *be.IdempotencyKey
+		it.MsgID = msgID(rights.Principal, *be.IdempotencyKey)
 	}
 	ev, err := newEvent(ctx, be.Channel, be.Type, compactJSON(be.Data), mediaJSON)
 	if err != nil {

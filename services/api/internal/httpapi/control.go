@@ -7,6 +7,8 @@ import (
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/proto/heraldv1"
+	"github.com/herald-push/herald/services/api/internal/control"
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/logging"
 	"github.com/labstack/echo/v4"
 )
@@ -86,7 +88,14 @@ func (s *server) channelsFromBody(c echo.Context) ([]string, error) {
 }
 
 // control sends the request to the replica holding the connection.
+// The caller's principal goes along: the replica answers only a caller
+// that is the connection's own principal, and checks the new set against
+// the connection's subscribe rights (not the caller's).
 func (s *server) control(c echo.Context, op heraldv1.ControlRequest_Op, chs []string) error {
+	rights, err := s.rights(c)
+	if err != nil {
+		return err
+	}
 	id, err := pathParam(c, "id")
 	if err != nil {
 		return err
@@ -95,7 +104,9 @@ func (s *server) control(c echo.Context, op heraldv1.ControlRequest_Op, chs []st
 		return err
 	}
 	ctx := c.Request().Context()
-	reply, err := s.Control.Do(ctx, id, &heraldv1.ControlRequest{Op: op, Channels: chs, RequestId: logging.RequestID(ctx)})
+	reply, err := s.Control.Do(ctx, id, &heraldv1.ControlRequest{
+		Op: op, Channels: chs, RequestId: logging.RequestID(ctx), Principal: rights.Principal, Anonymous: rights.Anonymous,
+	})
 	if err != nil {
 		return err
 	}
@@ -112,6 +123,10 @@ func (s *server) control(c echo.Context, op heraldv1.ControlRequest_Op, chs []st
 		return unprocessable("%s", detailOr(reply, fmt.Sprintf("at most %d channels per connection", s.Config.MaxChannels)))
 	case heraldv1.ControlReply_STATUS_EMPTY:
 		return unprocessable("%s", detailOr(reply, "a connection needs at least one channel"))
+	case heraldv1.ControlReply_STATUS_NOT_FOUND:
+		return control.ErrNotFound // the very answer of "no replica holds it"
+	case heraldv1.ControlReply_STATUS_FORBIDDEN:
+		return auth.Forbidden(detailOr(reply, "the connection's rights do not cover these channels"))
 	}
 	return &echo.HTTPError{Code: http.StatusBadGateway, Message: fmt.Sprintf("the stream replica answered with unknown status %d", reply.GetStatus())}
 }

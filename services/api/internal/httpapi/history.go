@@ -13,12 +13,21 @@ import (
 // envelope as the SSE stream (plus "id"); "next" is the cursor to pass as
 // after for the following page, or null when no further event exists yet.
 func (s *server) history(c echo.Context) error {
+	rights, err := s.rights(c)
+	if err != nil {
+		return err
+	}
 	pattern, err := pathParam(c, "channel")
 	if err != nil {
 		return err
 	}
 	if err := channel.ValidatePattern(pattern); err != nil {
 		return badRequest("invalid channel %q: %v", truncate(pattern), err)
+	}
+	// Reading history is subscribing to the past: the pattern itself must
+	// be covered, so a chat.* grant cannot read chat.> or >.
+	if err := canSubscribe(rights, pattern); err != nil {
+		return err
 	}
 	q := c.QueryParams()
 	var after uint64

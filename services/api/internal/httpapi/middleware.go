@@ -3,6 +3,7 @@ package httpapi
 import (
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herald-push/herald/services/kit/logging"
@@ -44,14 +45,30 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.Log.Enabled(req.Context(), level) {
 			return nil
 		}
+		path := req.URL.Path
+		var conn []slog.Attr
+		if id := c.Param("id"); id != "" {
+			// A connection id is a capability: log its hash, never the id.
+			h := logging.ConnHash(id)
+			conn = []slog.Attr{slog.String("conn", h)}
+			if strings.Contains(path, id) {
+				path = strings.Replace(path, id, h, 1)
+			} else {
+				path = route
+			}
+		}
 		attrs := []slog.Attr{
 			slog.String("request_id", logging.RequestID(req.Context())),
-			slog.String("method", req.Method), slog.String("path", req.URL.Path), slog.String("route", route),
+			slog.String("method", req.Method), slog.String("path", path), slog.String("route", route),
 			slog.Int("status", res.Status), slog.Int64("bytes_out", res.Size),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			// The peer is nginx in production; X-Forwarded-For is logged
 			// as given, never trusted for anything.
 			slog.String("remote", req.RemoteAddr),
+		}
+		attrs = append(attrs, conn...)
+		if cause, ok := c.Get(causeKey).(string); ok {
+			attrs = append(attrs, slog.String("cause", cause))
 		}
 		if xff := req.Header.Get("X-Forwarded-For"); xff != "" {
 			attrs = append(attrs, slog.String("forwarded_for", xff))

@@ -52,6 +52,10 @@ func toPublished(seq uint64, ev *heraldv1.Event) *published {
 
 // publish is POST /api/v1/channels/:channel/events.
 func (s *server) publish(c echo.Context) error {
+	rights, err := s.rights(c)
+	if err != nil {
+		return err
+	}
 	name, err := pathParam(c, "channel")
 	if err != nil {
 		return err
@@ -59,13 +63,16 @@ func (s *server) publish(c echo.Context) error {
 	if err := validateChannel(name); err != nil {
 		return err
 	}
+	if err := canPublish(rights, name); err != nil {
+		return err
+	}
 	key, hasKey := c.Request().Header[headerIdempotencyKey]
-	msgID := ""
+	id := ""
 	if hasKey {
-		msgID = key[0]
-		if err := validateIdempotencyKey(msgID); err != nil {
+		if err := validateIdempotencyKey(key[0]); err != nil {
 			return badRequest("Idempotency-Key: %v", err)
 		}
+		id = msgID(rights.Principal, key[0])
 	}
 	mt, err := mediaType(c, mediaJSON, mediaText)
 	if err != nil {
@@ -108,7 +115,7 @@ func (s *server) publish(c echo.Context) error {
 
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.Config.PublishTimeout)
 	defer cancel()
-	items := []store.Item{{Event: ev, MsgID: msgID}}
+	items := []store.Item{{Event: ev, MsgID: id}}
 	res := s.store(ctx, items)[0]
 	if res.Err != nil {
 		return res.Err

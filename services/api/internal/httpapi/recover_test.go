@@ -12,6 +12,7 @@ import (
 	"github.com/herald-push/herald/services/api/internal/control"
 	"github.com/herald-push/herald/services/api/internal/metrics"
 	"github.com/herald-push/herald/services/api/internal/store"
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/natsconn"
 	"github.com/labstack/echo/v4"
 )
@@ -21,7 +22,7 @@ import (
 func TestPanicIsProblem(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Nothing listens on port 1: the connection just keeps retrying.
-	nc, err := natsconn.Connect("nats://127.0.0.1:1", "test", log)
+	nc, err := natsconn.Connect(natsconn.Options{URL: "nats://127.0.0.1:1"}, "test", log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,11 @@ func TestPanicIsProblem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEcho(Deps{Config: config.Default(), Store: st, Control: control.New(nc, time.Second), Metrics: metrics.New(), Log: log})
+	verifier, err := auth.New(auth.Default(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEcho(Deps{Config: config.Default(), Store: st, Control: control.New(nc, time.Second), Auth: verifier, Metrics: metrics.New(), Log: log})
 	e.GET("/panic", func(echo.Context) error { panic("secret detail") })
 	e.GET("/plain-error", func(echo.Context) error { return io.ErrUnexpectedEOF })
 

@@ -1,4 +1,4 @@
-// Package httpapi is the api's HTTP surface: the echo routes of DESIGN.md,
+// Package httpapi is the api's HTTP surface: the echo routes of docs/ARCHITECTURE.md,
 // request decoding and validation, and the one error handler that turns
 // every error into problem+json. Handlers return errors; they never write
 // error responses themselves.
@@ -12,6 +12,7 @@ import (
 	"github.com/herald-push/herald/services/api/internal/control"
 	"github.com/herald-push/herald/services/api/internal/metrics"
 	"github.com/herald-push/herald/services/api/internal/store"
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -22,6 +23,8 @@ type Deps struct {
 	Config  config.Config
 	Store   *store.Store
 	Control *control.Client
+	// Auth decides what each request may do.
+	Auth    *auth.Verifier
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	// NATSCheck is the readiness check of the NATS connection.
@@ -52,19 +55,27 @@ func newEcho(d Deps) *echo.Echo {
 
 	v1 := e.Group("/api/v1")
 	v1.POST("/channels/:channel/events", s.publish)
-	v1.GET("/channels/:channel/events", s.history)
+	getHead(v1, "/channels/:channel/events", s.history)
 	v1.POST("/events", s.publishBatch)
-	v1.GET("/connections/:id/channels", s.controlGet)
+	getHead(v1, "/connections/:id/channels", s.controlGet)
 	v1.PUT("/connections/:id/channels", s.controlReplace)
 	v1.POST("/connections/:id/channels", s.controlAdd)
 	v1.DELETE("/connections/:id/channels/:channel", s.controlRemove)
 
-	e.GET("/healthz", echo.WrapHandler(http.HandlerFunc(health.Live)))
-	e.GET("/readyz", echo.WrapHandler(health.Ready(d.NATSCheck, health.Check{Name: "stream", Func: d.Store.Ready})))
-	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
+	root := e.Group("")
+	getHead(root, "/healthz", echo.WrapHandler(http.HandlerFunc(health.Live)))
+	getHead(root, "/readyz", echo.WrapHandler(health.Ready(d.NATSCheck, health.Check{Name: "stream", Func: d.Store.Ready})))
+	getHead(root, "/metrics", echo.WrapHandler(d.Metrics.Handler()))
 
 	for _, r := range e.Routes() {
 		s.routes[r.Path] = true
 	}
 	return e
+}
+
+// getHead routes GET and HEAD to h: HTTP says a GET resource answers HEAD
+// with the same status and headers (net/http drops the body of a HEAD).
+func getHead(g *echo.Group, path string, h echo.HandlerFunc) {
+	g.GET(path, h)
+	g.HEAD(path, h)
 }

@@ -50,6 +50,20 @@ func New() *Metrics {
 	return m
 }
 
+// WatchFailover registers the failover counters: reconnects of the NATS
+// connection (to the same or another server) and the times a publish found
+// the event stream unreachable and the api began checking it again.
+func (m *Metrics) WatchFailover(reconnects, streamRechecks func() uint64) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herald_api_nats_reconnects_total", Help: "Times the NATS connection was re-established after being lost.",
+		}, func() float64 { return float64(reconnects()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herald_api_stream_rechecks_total", Help: "Times a publish found the event stream unreachable (no leader, no responders, missing) and the api checked it again.",
+		}, func() float64 { return float64(streamRechecks()) }),
+	)
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

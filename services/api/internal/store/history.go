@@ -83,9 +83,9 @@ func (s *Store) History(ctx context.Context, pattern string, after uint64, limit
 			s.log.Warn("skipping undecodable event in history", "seq", md.Sequence.Stream, "err", err)
 			continue
 		}
-		if ev.Channel == "" {
-			ev.Channel, _ = channel.FromSubject(m.Subject())
-		}
+		// The subject is the channel (as the stream service labels it), not
+		// whatever a raw NATS publisher put in the protobuf field.
+		ev.Channel, _ = channel.FromSubject(m.Subject())
 		page.Events = append(page.Events, Stored{Seq: md.Sequence.Stream, Event: ev})
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {

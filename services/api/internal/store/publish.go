@@ -69,18 +69,33 @@ func (s *Store) PublishBatch(ctx context.Context, items []Item) []Result {
 		if f == nil {
 			continue
 		}
-		select {
-		case ack := <-f.Ok():
-			out[i].Seq, out[i].Duplicate = ack.Sequence, ack.Duplicate
-		case err := <-f.Err():
-			out[i].Err = s.classify(err)
-		case <-ctx.Done():
-			// The ack may still come; the client does not learn the id, so
-			// it must retry (safely, with an Idempotency-Key).
-			out[i].Err = fmt.Errorf("%w: waiting for the ack: %v", ErrUnavailable, ctx.Err())
-		}
+		out[i].Seq, out[i].Duplicate, out[i].Err = s.await(ctx, f)
 	}
 	return out
+}
+
+// await waits for f's outcome. An ack (or error) that is already there wins
+// over a done ctx: select picks at random among ready cases, and answering
+// 503 for an event that was stored would make the client publish it again.
+func (s *Store) await(ctx context.Context, f jetstream.PubAckFuture) (seq uint64, dup bool, err error) {
+	select {
+	case ack := <-f.Ok():
+		return ack.Sequence, ack.Duplicate, nil
+	case err := <-f.Err():
+		return 0, false, s.classify(err)
+	case <-ctx.Done():
+	}
+	select {
+	case ack := <-f.Ok():
+		return ack.Sequence, ack.Duplicate, nil
+	case err := <-f.Err():
+		return 0, false, s.classify(err)
+	default:
+		// The ack may still come; the client does not learn the id, so
+		// it must retry (safely, with an Idempotency-Key).
+		s.noAck()
+		return 0, false, fmt.Errorf("%w: waiting for the ack: %v", ErrUnavailable, ctx.Err())
+	}
 }
 
 // Get returns the stored event with sequence seq, e.g. the first publish of a

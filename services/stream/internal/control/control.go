@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/proto/heraldv1"
+	"github.com/herald-push/herald/services/kit/logging"
 	"github.com/herald-push/herald/services/stream/internal/chanset"
 	"github.com/herald-push/herald/services/stream/internal/frame"
 	"github.com/herald-push/herald/services/stream/internal/hub"
@@ -31,14 +32,14 @@ type Registry struct {
 	m           *metrics.Metrics
 
 	mu    sync.RWMutex
-	conns map[string]*hub.Subscriber
+	conns map[string]conn
 
 	sub *nats.Subscription
 }
 
 // New subscribes to every connection's control subject on nc.
 func New(nc *nats.Conn, maxChannels int, log *slog.Logger, m *metrics.Metrics) (*Registry, error) {
-	r := &Registry{maxChannels: maxChannels, log: log, m: m, conns: map[string]*hub.Subscriber{}}
+	r := &Registry{maxChannels: maxChannels, log: log, m: m, conns: map[string]conn{}}
 	sub, err := nc.Subscribe(channel.ControlSubject("*"), r.handle)
 	if err != nil {
 		return nil, fmt.Errorf("subscribing to control requests: %w", err)
@@ -51,10 +52,23 @@ func New(nc *nats.Conn, maxChannels int, log *slog.Logger, m *metrics.Metrics) (
 	return r, nil
 }
 
-// Add registers the connection id as held by this replica.
-func (r *Registry) Add(id string, s *hub.Subscriber) {
+// Owner is who opened a connection and what it may subscribe to: only the
+// same principal may change its channels, and only within these grants.
+type Owner struct {
+	Principal string
+	Anonymous bool
+	Subscribe []string
+}
+
+type conn struct {
+	sub   *hub.Subscriber
+	owner Owner
+}
+
+// Add registers the connection id as held by this replica for owner.
+func (r *Registry) Add(id string, s *hub.Subscriber, owner Owner) {
 	r.mu.Lock()
-	r.conns[id] = s
+	r.conns[id] = conn{sub: s, owner: owner}
 	r.mu.Unlock()
 }
 
@@ -78,12 +92,12 @@ func (r *Registry) Close() error {
 func (r *Registry) handle(msg *nats.Msg) {
 	id, _ := strings.CutPrefix(msg.Subject, channel.ControlPrefix)
 	r.mu.RLock()
-	s, ok := r.conns[id]
+	c, ok := r.conns[id]
 	r.mu.RUnlock()
 	if !ok || msg.Reply == "" {
 		return // not ours: the owner (if any) answers
 	}
-	reply := r.apply(id, s, msg.Data)
+	reply := r.apply(id, c, msg.Data)
 	r.m.Control.WithLabelValues(strings.ToLower(strings.TrimPrefix(reply.GetStatus().String(), "STATUS_"))).Inc()
 	data, err := proto.Marshal(reply)
 	if err != nil {
@@ -91,18 +105,24 @@ func (r *Registry) handle(msg *nats.Msg) {
 		return
 	}
 	if err := msg.Respond(data); err != nil {
-		r.log.Warn("sending control reply", "connection_id", id, "err", err)
+		r.log.Warn("sending control reply", "conn", logging.ConnHash(id), "err", err)
 	}
 }
 
-func (r *Registry) apply(id string, s *hub.Subscriber, data []byte) *heraldv1.ControlReply {
+func (r *Registry) apply(id string, c conn, data []byte) *heraldv1.ControlReply {
+	var req heraldv1.ControlRequest
+	if err := proto.Unmarshal(data, &req); err != nil {
+		return &heraldv1.ControlReply{Status: heraldv1.ControlReply_STATUS_BAD_REQUEST, Detail: "control request is not a valid ControlRequest"}
+	}
+	// Before anything about the connection is said: another principal
+	// hears that it does not exist.
+	if req.GetPrincipal() != c.owner.Principal || req.GetAnonymous() != c.owner.Anonymous {
+		return &heraldv1.ControlReply{Status: heraldv1.ControlReply_STATUS_NOT_FOUND}
+	}
+	s := c.sub
 	cur := s.Channels()
 	fail := func(st heraldv1.ControlReply_Status, detail string) *heraldv1.ControlReply {
 		return &heraldv1.ControlReply{Status: st, Channels: cur, Detail: detail}
-	}
-	var req heraldv1.ControlRequest
-	if err := proto.Unmarshal(data, &req); err != nil {
-		return fail(heraldv1.ControlReply_STATUS_BAD_REQUEST, "control request is not a valid ControlRequest")
 	}
 	for _, c := range req.GetChannels() {
 		if err := channel.ValidatePattern(c); err != nil {
@@ -124,23 +144,38 @@ func (r *Registry) apply(id string, s *hub.Subscriber, data []byte) *heraldv1.Co
 	}
 	set, err := chanset.Validate(next, r.maxChannels)
 	if err != nil {
-		var e *chanset.Error
-		errors.As(err, &e)
-		switch e.Kind {
-		case chanset.Empty:
-			return fail(heraldv1.ControlReply_STATUS_EMPTY, "a connection needs at least one channel")
-		case chanset.TooMany:
-			return fail(heraldv1.ControlReply_STATUS_TOO_MANY_CHANNELS, e.Detail)
-		default:
-			return fail(heraldv1.ControlReply_STATUS_INVALID_CHANNEL, e.Detail)
+		return fail(refusal(err))
+	}
+	// The connection's own grants bound its set, whoever asks: the control
+	// API cannot widen what the token allowed at connect.
+	for _, p := range set {
+		if !channel.CoveredBy(c.owner.Subscribe, p) {
+			return fail(heraldv1.ControlReply_STATUS_FORBIDDEN, fmt.Sprintf("the connection may not subscribe to %q", short(p)))
 		}
 	}
 	s.SetChannels(set)
 	// Events of the new set flow from SetChannels on; the frame tells the
 	// client, in order with them, which set it now has.
 	s.Send(&hub.Event{Frame: frame.Subscribed(id, set)})
-	r.log.Debug("channels changed", "connection_id", id, "op", req.GetOp().String(), "channels", set, "request_id", req.GetRequestId())
+	r.log.Debug("channels changed", "conn", logging.ConnHash(id), "op", req.GetOp().String(), "channels", set, "request_id", req.GetRequestId())
 	return &heraldv1.ControlReply{Status: heraldv1.ControlReply_STATUS_OK, Channels: set}
+}
+
+// refusal maps a refused channel set to the reply status; an error that is
+// not a *chanset.Error (none today) is a bad request, never a nil dereference.
+func refusal(err error) (heraldv1.ControlReply_Status, string) {
+	var e *chanset.Error
+	if !errors.As(err, &e) {
+		return heraldv1.ControlReply_STATUS_BAD_REQUEST, err.Error()
+	}
+	switch e.Kind {
+	case chanset.Empty:
+		return heraldv1.ControlReply_STATUS_EMPTY, "a connection needs at least one channel"
+	case chanset.TooMany:
+		return heraldv1.ControlReply_STATUS_TOO_MANY_CHANNELS, e.Detail
+	default:
+		return heraldv1.ControlReply_STATUS_INVALID_CHANNEL, e.Detail
+	}
 }
 
 func short(s string) string {

@@ -8,6 +8,7 @@ package frame
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/proto/envelope"
@@ -34,7 +35,8 @@ type Builder struct {
 
 // Event decodes the protobuf message stored at seq under subject and returns
 // the hub event carrying its frame. The channel is taken from the subject,
-// which is what JetStream filters on, so replay and live fan-out agree.
+// which is what JetStream filters on, so replay and live fan-out agree, and
+// the envelope prints that channel (never the protobuf field's).
 func (b *Builder) Event(seq uint64, subject string, data []byte) (*hub.Event, error) {
 	ch, ok := channel.FromSubject(subject)
 	if !ok {
@@ -44,6 +46,10 @@ func (b *Builder) Event(seq uint64, subject string, data []byte) (*hub.Event, er
 	if err := proto.Unmarshal(data, &b.ev); err != nil {
 		return nil, fmt.Errorf("message %d: decoding event: %w", seq, err)
 	}
+	// The subject is the one source of truth for the channel: it is what
+	// subscribers are matched on, so the envelope must name it too, whatever
+	// a raw NATS publisher put in the protobuf field.
+	b.ev.Channel = ch
 	b.scratch = envelope.Append(b.scratch[:0], &b.ev)
 	typ := b.ev.GetType()
 	if typ == "" {
@@ -56,9 +62,11 @@ func (b *Builder) Event(seq uint64, subject string, data []byte) (*hub.Event, er
 	return &hub.Event{Seq: seq, Channel: ch, Frame: frame}, nil
 }
 
-// Connected is the herald.connected frame that opens every stream.
-func Connected(connID string, channels []string) []byte {
-	return sse.AppendEvent(nil, "", TypeConnected, connJSON(connID, channels))
+// Connected is the herald.connected frame that opens every stream. It
+// carries the retry field, so the opening is one event and never an empty
+// block that some clients dispatch as a message.
+func Connected(connID string, channels []string, retry time.Duration) []byte {
+	return sse.AppendEvent(sse.AppendRetry(nil, retry), "", TypeConnected, connJSON(connID, channels))
 }
 
 // Subscribed is the herald.subscribed frame sent after a channel change.

@@ -68,7 +68,7 @@ func TestSystemFramesExact(t *testing.T) {
 	tests := []struct {
 		got, want string
 	}{
-		{string(Connected("abc", []string{"chat.*", "news"})), "event: herald.connected\ndata: {\"connection_id\":\"abc\",\"channels\":[\"chat.*\",\"news\"]}\n\n"},
+		{string(Connected("abc", []string{"chat.*", "news"}, 2500*time.Millisecond)), "retry: 2500\nevent: herald.connected\ndata: {\"connection_id\":\"abc\",\"channels\":[\"chat.*\",\"news\"]}\n\n"},
 		{string(Subscribed("abc", []string{"x"})), "event: herald.subscribed\ndata: {\"connection_id\":\"abc\",\"channels\":[\"x\"]}\n\n"},
 		{string(Gap(2, 8)), "event: herald.gap\ndata: {\"after\":2,\"first_available\":8}\n\n"},
 	}
@@ -88,5 +88,21 @@ func BenchmarkEvent(b *testing.B) {
 		if _, err := bd.Event(uint64(i), subj, data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A message whose protobuf channel disagrees with its subject (anyone who can
+// publish to NATS can send one) is labelled with the subject's channel, the
+// one subscribers were matched on.
+func TestEventChannelComesFromSubject(t *testing.T) {
+	var b Builder
+	data, _ := proto.Marshal(&heraldv1.Event{Channel: "admin.secret", Data: []byte(`1`)})
+	ev, err := b.Event(7, channel.Subject("chat.lobby"), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "id: 7\ndata: {\"channel\":\"chat.lobby\",\"type\":\"message\",\"data\":1,\"time\":\"1970-01-01T00:00:00.000Z\"}\n\n"
+	if ev.Channel != "chat.lobby" || string(ev.Frame) != want {
+		t.Fatalf("got %q %q, want chat.lobby %q", ev.Channel, ev.Frame, want)
 	}
 }

@@ -1,8 +1,10 @@
-// Package httpapi serves GET /stream: it validates the request (and answers
-// problem+json 400 before any stream starts), subscribes to the hub, sends the
-// opening frames, replays what a resuming client missed and then serves the
-// live feed until the client leaves, is too slow, reaches its lifetime, or
-// the process shuts down (then it is told to retry elsewhere).
+// Package httpapi serves GET /stream: it authenticates and validates the
+// request (answering problem+json 401, 400 or 403 before any stream starts),
+// subscribes to the hub, sends the opening frames, replays what a resuming
+// client missed and then serves the live feed until the client leaves, is
+// too slow, reaches its lifetime or its token's exp (then it is sent
+// herald.expired), or the process shuts down (then it is told to retry
+// elsewhere).
 package httpapi
 
 import (
@@ -17,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/logging"
 	"github.com/herald-push/herald/services/kit/problem"
 	"github.com/herald-push/herald/services/stream/internal/control"
@@ -45,6 +48,7 @@ type Stream struct {
 	Hub      *hub.Hub
 	Replay   *replay.Source
 	Control  *control.Registry
+	Auth     *auth.Verifier
 	Ready    <-chan struct{} // closed once the hub is current
 	Shutdown context.Context // done when the server starts shutting down
 	Log      *slog.Logger
@@ -64,6 +68,11 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(logging.RequestIDHeader, reqID)
 	log := s.Log.With("request_id", reqID)
 
+	// 401 before anything else: a bad token never starts a stream.
+	rights, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
 	q, err := parse(r, s.Opts.MaxChannels)
 	if err != nil {
 		s.Metrics.Requests.WithLabelValues("bad_request").Inc()
@@ -72,6 +81,9 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p = problem.New(http.StatusBadRequest, err.Error())
 		}
 		problem.Write(w, p)
+		return
+	}
+	if !s.authorize(w, rights, q.channels) {
 		return
 	}
 	if !s.waitReady(r.Context()) {
@@ -83,10 +95,10 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Metrics.Requests.WithLabelValues("ok").Inc()
 
-	st := &stream{s: s, id: newConnID(), q: q}
-	st.log = log.With("connection_id", st.id)
+	st := &stream{s: s, id: newConnID(), q: q, expires: rights.Expires}
+	st.log = log.With("conn", logging.ConnHash(st.id))
 	st.sub, st.through = s.Hub.Subscribe(q.channels)
-	s.Control.Add(st.id, st.sub)
+	s.Control.Add(st.id, st.sub, control.Owner{Principal: rights.Principal, Anonymous: rights.Anonymous, Subscribe: rights.Subscribe})
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -97,8 +109,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// client's reconnect opens a new one anyway). Hijacked, the body ends
 	// when the connection closes.
 	h.Set("Connection", "close")
-	open := sse.AppendRetry(nil, s.Opts.Retry)
-	open = append(open, frame.Connected(st.id, q.channels)...)
+	open := frame.Connected(st.id, q.channels, s.Opts.Retry)
 
 	conn, extra, err := s.hijack(w, r)
 	switch {
@@ -136,6 +147,7 @@ type stream struct {
 	log     *slog.Logger
 	sub     *hub.Subscriber
 	through uint64
+	expires time.Time // the token's exp; zero = none
 }
 
 func (st *stream) close() {
@@ -156,6 +168,10 @@ func (st *stream) serve(parent context.Context, out *deadlineWriter, flush func(
 	defer stopShutdown()
 	if s.Opts.MaxLifetime > 0 {
 		t := time.AfterFunc(jitter(s.Opts.MaxLifetime, 0.2), func() { cancel(errLifetime) })
+		defer t.Stop()
+	}
+	if !st.expires.IsZero() {
+		t := time.AfterFunc(time.Until(st.expires), func() { cancel(errExpired) })
 		defer t.Stop()
 	}
 
@@ -197,6 +213,10 @@ func (s *Stream) finish(log *slog.Logger, out *deadlineWriter, flush func() erro
 		s.Metrics.Disconnects.WithLabelValues("shutdown").Inc()
 		out.setTimeout(time.Second) // a stuck client must not hold up the shutdown
 		_ = write(out, flush, sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5)))
+	case errors.Is(cause, errExpired):
+		// The client fetches a fresh token and resumes from its last id.
+		s.Metrics.Disconnects.WithLabelValues("expired").Inc()
+		_ = write(out, flush, frame.Expired(s.Opts.Retry))
 	case errors.Is(err, hub.ErrSlow):
 		s.Metrics.Disconnects.WithLabelValues("slow").Inc()
 		log.Info("slow client disconnected")

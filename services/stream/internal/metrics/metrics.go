@@ -8,15 +8,18 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the service-level collectors.
 type Metrics struct {
-	Requests       *prometheus.CounterVec // result: ok, bad_request, unavailable
-	Disconnects    *prometheus.CounterVec // reason: client, slow, shutdown, lifetime, error
+	Requests       *prometheus.CounterVec // result: ok, bad_request, unauthorized, forbidden, unavailable
+	Disconnects    *prometheus.CounterVec // reason: client, slow, shutdown, lifetime, expired, error
 	Replays        *prometheus.CounterVec // source: none, ring, jetstream
 	ReplayedEvents prometheus.Counter
 	Gaps           prometheus.Counter
 	ConsumerSeq    prometheus.Gauge
 	ConsumerStarts prometheus.Counter
-	DecodeErrors   prometheus.Counter
-	Control        *prometheus.CounterVec // status: ok, invalid_channel, ...
+	// ConsumerRestarts counts consumer failovers by reason: no_heartbeat
+	// (a stall: the server holding it died or hung), gap, deleted, error.
+	ConsumerRestarts *prometheus.CounterVec
+	DecodeErrors     prometheus.Counter
+	Control          *prometheus.CounterVec // status: ok, invalid_channel, ...
 }
 
 // New builds the collectors and registers them on reg.
@@ -43,6 +46,9 @@ func New(reg prometheus.Registerer) *Metrics {
 		ConsumerStarts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "herald_stream_consumer_starts_total", Help: "Times the JetStream consumer was (re)created.",
 		}),
+		ConsumerRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_stream_consumer_restarts_total", Help: "Times the JetStream consumer failed and was recreated from the next sequence, by reason (no_heartbeat, gap, deleted, error).",
+		}, []string{"reason"}),
 		DecodeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "herald_stream_decode_errors_total", Help: "Stored messages that were not a valid event and were skipped.",
 		}),
@@ -51,6 +57,6 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"status"}),
 	}
 	reg.MustRegister(m.Requests, m.Disconnects, m.Replays, m.ReplayedEvents, m.Gaps,
-		m.ConsumerSeq, m.ConsumerStarts, m.DecodeErrors, m.Control)
+		m.ConsumerSeq, m.ConsumerStarts, m.ConsumerRestarts, m.DecodeErrors, m.Control)
 	return m
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
@@ -43,6 +44,27 @@ type Source struct {
 	// must not exceed the server's consumers-per-stream limit (1,000 by
 	// default) nor flood its API; the others wait their turn.
 	slots chan struct{}
+	// futureLog rate-limits the WARN about resume ids in the future.
+	futureLog every
+}
+
+// every lets one event through per minute and counts the ones held back.
+type every struct {
+	mu         sync.Mutex
+	next       time.Time
+	suppressed int
+}
+
+func (e *every) allow(now time.Time) (suppressed int, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if now.Before(e.next) {
+		e.suppressed++
+		return 0, false
+	}
+	n := e.suppressed
+	e.next, e.suppressed = now.Add(time.Minute), 0
+	return n, true
 }
 
 // New returns a Source reading the hub's ring first, then JetStream, with at
@@ -107,7 +129,13 @@ func (s *Source) ahead(ctx context.Context, req Request) uint64 {
 		return req.After
 	}
 	if last := st.CachedInfo().State.LastSeq; req.After > last {
-		s.log.Warn("resume id is in the future; continuing live", "last_event_id", req.After, "stream_last_seq", last)
+		// Any client can send such an id, so one WARN per minute at most
+		// (with how many were not logged); the rest are DEBUG.
+		if n, ok := s.futureLog.allow(time.Now()); ok {
+			s.log.Warn("resume id is in the future; continuing live", "last_event_id", req.After, "stream_last_seq", last, "suppressed_since_last", n)
+		} else {
+			s.log.Debug("resume id is in the future; continuing live", "last_event_id", req.After, "stream_last_seq", last)
+		}
 		s.m.Replays.WithLabelValues("none").Inc()
 		return req.Through
 	}

@@ -70,12 +70,17 @@ func AppendComment(dst []byte, text string) []byte {
 	return append(dst, '\n', '\n')
 }
 
-// AppendRetry appends "retry: <ms>\n\n", which sets the browser's reconnection
-// delay. Negative durations are sent as 0; sub-millisecond parts are dropped.
+// AppendRetry appends the field "retry: <ms>\n", which sets the browser's
+// reconnection delay. It ends no block: put it in front of an event (whose
+// blank line ends both) or send it last before closing (an unterminated
+// block is never dispatched). A block of its own would make clients that do
+// not follow the standard to the letter (@microsoft/fetch-event-source,
+// go-sse) dispatch an empty message. Negative durations are sent as 0;
+// sub-millisecond parts are dropped.
 func AppendRetry(dst []byte, d time.Duration) []byte {
 	dst = append(dst, "retry: "...)
 	dst = strconv.AppendInt(dst, max(d.Milliseconds(), 0), 10)
-	return append(dst, '\n', '\n')
+	return append(dst, '\n')
 }
 
 // unsafeByte reports the bytes that may not appear inside a single-line field.

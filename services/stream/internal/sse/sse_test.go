@@ -85,10 +85,10 @@ func TestAppendRetry(t *testing.T) {
 		d    time.Duration
 		want string
 	}{
-		{3 * time.Second, "retry: 3000\n\n"},
-		{1500*time.Millisecond + 999*time.Microsecond, "retry: 1500\n\n"},
-		{0, "retry: 0\n\n"},
-		{-time.Second, "retry: 0\n\n"},
+		{3 * time.Second, "retry: 3000\n"},
+		{1500*time.Millisecond + 999*time.Microsecond, "retry: 1500\n"},
+		{0, "retry: 0\n"},
+		{-time.Second, "retry: 0\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.d.String(), func(t *testing.T) {
