@@ -47,7 +47,10 @@ func TestComposeCluster(t *testing.T) {
 	for _, n := range nodes {
 		s := service(t, p, n)
 		cmd := strings.Join(s.Command, " ")
-		for _, want := range []string{"-js", "-sd /data", "--name " + n, "--cluster_name herald", "--cluster nats://0.0.0.0:6222", "--routes " + strings.Join(routes, ",")} {
+		// Clients log in with the user and password the services send.
+		api := env(service(t, p, "api"))
+		login := "--user " + api["HERALD_NATS_USER"] + " --pass " + api["HERALD_NATS_PASSWORD"]
+		for _, want := range []string{"-js", "-sd /data", "--name " + n, "--cluster_name herald", "--cluster nats://0.0.0.0:6222", "--routes " + strings.Join(routes, ","), login} {
 			if !strings.Contains(cmd, want) {
 				t.Errorf("%s: command %q lacks %q", n, cmd, want)
 			}
