@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/e2e/internal/ssetest"
 	"github.com/herald-push/herald/e2e/launcher"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 )
 
 // fromIP is an HTTP client whose connections leave from the loopback address

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/herald-push/herald/e2e/internal/browser"
-	"github.com/herald-push/herald/e2e/internal/ssetest"
 	"github.com/herald-push/herald/e2e/launcher"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 )
 
 // TestFrontDoorHTTP2 loads the probe page over HTTPS (the launcher's

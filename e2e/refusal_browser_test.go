@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/herald-push/herald/e2e/internal/browser"
 	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/testkit"
 	streamapp "github.com/herald-push/herald/services/stream/app"
 	streamconfig "github.com/herald-push/herald/services/stream/config"
 )
@@ -27,15 +27,7 @@ import (
 // would have closed it for good (readyState 2).
 func TestRefusedEventSourceKeepsRetrying(t *testing.T) {
 	ctx := browser.New(t)
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := testkit.JetStream(t)
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/e2e/internal/ssetest"
 	apiconfig "github.com/herald-push/herald/services/api/config"
 	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/auth/authtest"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	streamconfig "github.com/herald-push/herald/services/stream/config"
 )
 
@@ -66,8 +66,8 @@ func openWith(t *testing.T, streamURL, tok, lastID string, channels ...string) (
 // cannot widen it beyond its token's grants.
 func TestControlAcrossServices(t *testing.T) {
 	n := startNATS(t)
-	api := startAPIWith(t, n.url(), func(c *apiconfig.Config) { authOnly(&c.Auth); c.ControlTimeout = 300 * time.Millisecond })
-	stream := startStream(t, n.url(), "127.0.0.1:0", func(c *streamconfig.Config) { authOnly(&c.Auth) })
+	api := startAPIWith(t, n.URL(), func(c *apiconfig.Config) { authOnly(&c.Auth); c.ControlTimeout = 300 * time.Millisecond })
+	stream := startStream(t, n.URL(), "127.0.0.1:0", func(c *streamconfig.Config) { authOnly(&c.Auth) })
 	alice := authtest.Token(t, "alice", []string{"chat.*"}, []string{"chat.*"})
 	bob := authtest.Token(t, "bob", []string{"chat.*"}, []string{"chat.*"})
 	s, id := openWith(t, stream.url, alice, "", "chat.lobby")
@@ -100,8 +100,8 @@ func TestControlAcrossServices(t *testing.T) {
 // id and receives what was published meanwhile, exactly once.
 func TestTokenRenewalLosesNothing(t *testing.T) {
 	n := startNATS(t)
-	api := startAPIWith(t, n.url(), func(c *apiconfig.Config) { authOnly(&c.Auth) })
-	stream := startStream(t, n.url(), "127.0.0.1:0", func(c *streamconfig.Config) { authOnly(&c.Auth) })
+	api := startAPIWith(t, n.URL(), func(c *apiconfig.Config) { authOnly(&c.Auth) })
+	stream := startStream(t, n.URL(), "127.0.0.1:0", func(c *streamconfig.Config) { authOnly(&c.Auth) })
 	pub := authtest.Token(t, "backend", []string{"news"}, nil)
 	short := authtest.Claims("reader", nil, []string{"news"}, 0)
 	short["exp"] = time.Now().Add(2 * time.Second).Unix()

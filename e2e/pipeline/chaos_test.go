@@ -16,8 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/e2e/internal/ssetest"
 	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/testkit"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	streamconfig "github.com/herald-push/herald/services/stream/config"
 )
 
@@ -257,7 +258,7 @@ func runChaos(t *testing.T, seed uint64, apiURL string, streams func() []string,
 	}
 	for i, disrupt := range plan.disruptions {
 		target := int64(plan.at[i] * float64(total))
-		eventually(t, 60*time.Second, fmt.Sprintf("%d events published", target), func() bool { return sent.Load() >= target })
+		testkit.Eventually(t, 60*time.Second, func() bool { return sent.Load() >= target }, "%d events published", target)
 		disrupt()
 	}
 	pubs.Wait()
@@ -267,14 +268,14 @@ func runChaos(t *testing.T, seed uint64, apiURL string, streams func() []string,
 	}
 
 	// Wait until every client has caught up to the last acked event of its channels.
-	eventually(t, 90*time.Second, "every client caught up", func() bool {
+	testkit.Eventually(t, 90*time.Second, func() bool {
 		for _, c := range clients {
 			if want := led.expected(c.patterns, 1); len(want) > 0 && c.last() < want[len(want)-1] {
 				return false
 			}
 		}
 		return true
-	})
+	}, "every client caught up")
 	stop()
 	readers.Wait()
 
@@ -332,7 +333,7 @@ func TestChaosResume(t *testing.T) {
 		t.Skip("chaos run skipped in -short mode")
 	}
 	n := startNATS(t)
-	api := startAPI(t, n.url())
+	api := startAPI(t, n.URL())
 	tunes := []func(*streamconfig.Config){
 		func(c *streamconfig.Config) { c.QueueSize = 64 },
 		func(c *streamconfig.Config) { c.QueueSize = 8; c.RingSize = 0 },
@@ -340,14 +341,14 @@ func TestChaosResume(t *testing.T) {
 	inst := make([]*service, 2)
 	addrs := make([]string, 2)
 	for i := range inst {
-		inst[i] = startStream(t, n.url(), "127.0.0.1:0", tunes[i])
+		inst[i] = startStream(t, n.URL(), "127.0.0.1:0", tunes[i])
 		addrs[i] = inst[i].url[len("http://"):]
 	}
 	reps := &replicas{urls: []string{inst[0].url, inst[1].url}}
 	restart := func(i int) func() {
 		return func() {
 			inst[i].stop(t)
-			inst[i] = startStream(t, n.url(), addrs[i], tunes[i])
+			inst[i] = startStream(t, n.URL(), addrs[i], tunes[i])
 		}
 	}
 	runChaos(t, chaosSeed(t), api.url, reps.list, chaosPlan{
@@ -366,18 +367,18 @@ func TestChaosNATSRestart(t *testing.T) {
 		t.Skip("chaos run skipped in -short mode")
 	}
 	n := startNATS(t)
-	api := startAPI(t, n.url())
-	s1 := startStream(t, n.url(), "127.0.0.1:0", func(c *streamconfig.Config) { c.QueueSize = 64 })
-	s2 := startStream(t, n.url(), "127.0.0.1:0", func(c *streamconfig.Config) { c.RingSize = 0 })
+	api := startAPI(t, n.URL())
+	s1 := startStream(t, n.URL(), "127.0.0.1:0", func(c *streamconfig.Config) { c.QueueSize = 64 })
+	s2 := startStream(t, n.URL(), "127.0.0.1:0", func(c *streamconfig.Config) { c.RingSize = 0 })
 	reps := &replicas{urls: []string{s1.url, s2.url}}
 	outage := func() {
-		n.restart(func() {
-			// While NATS is down the api must refuse, not lose: poll until a publish answers 503.
-			eventually(t, 10*time.Second, "503 while NATS is down", func() bool {
-				_, err := publish(http.DefaultClient, api.url, "alerts", "probe", 0, "")
-				return errors.Is(err, errUnavailable)
-			})
-		})
+		n.Stop()
+		// While NATS is down the api must refuse, not lose: poll until a publish answers 503.
+		testkit.Eventually(t, 10*time.Second, func() bool {
+			_, err := publish(http.DefaultClient, api.url, "alerts", "probe", 0, "")
+			return errors.Is(err, errUnavailable)
+		}, "503 while NATS is down")
+		n.Start()
 	}
 	runChaos(t, chaosSeed(t), api.url, reps.list, chaosPlan{
 		clients: 100, publishers: 2, eventsPerPublisher: 150, interval: 10 * time.Millisecond,

@@ -15,9 +15,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/herald-push/herald/e2e/internal/ssetest"
 	"github.com/herald-push/herald/e2e/launcher"
 	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/testkit"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 )
 
 // TestChaosCluster runs the chaos of the other tests on the launcher's
@@ -146,7 +147,7 @@ func clusterClient(t *testing.T, s *launcher.Stack) (*nats.Conn, jetstream.JetSt
 func streamInfo(t *testing.T, js jetstream.JetStream) *jetstream.StreamInfo {
 	t.Helper()
 	var info *jetstream.StreamInfo
-	eventually(t, 30*time.Second, "stream info", func() bool {
+	testkit.Eventually(t, 30*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		st, err := js.Stream(ctx, channel.StreamName)
@@ -155,14 +156,14 @@ func streamInfo(t *testing.T, js jetstream.JetStream) *jetstream.StreamInfo {
 		}
 		info, err = st.Info(ctx)
 		return err == nil && info.Cluster != nil && info.Cluster.Leader != ""
-	})
+	}, "stream info")
 	return info
 }
 
 // waitLeader waits for a stream leader other than old and returns when.
 func waitLeader(t *testing.T, js jetstream.JetStream, old string) time.Time {
 	t.Helper()
-	eventually(t, 30*time.Second, "a new stream leader", func() bool {
+	testkit.Eventually(t, 30*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
 		st, err := js.Stream(ctx, channel.StreamName)
@@ -171,7 +172,7 @@ func waitLeader(t *testing.T, js jetstream.JetStream, old string) time.Time {
 		}
 		info, err := st.Info(ctx)
 		return err == nil && info.Cluster != nil && info.Cluster.Leader != "" && info.Cluster.Leader != old
-	})
+	}, "a new stream leader")
 	return time.Now()
 }
 
@@ -181,7 +182,7 @@ func waitLeader(t *testing.T, js jetstream.JetStream, old string) time.Time {
 func consumerNode(t *testing.T, js jetstream.JetStream, leader string) string {
 	t.Helper()
 	var nodes []string
-	eventually(t, 30*time.Second, "the replicas' consumers", func() bool {
+	testkit.Eventually(t, 30*time.Second, func() bool {
 		nodes = nodes[:0]
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -196,7 +197,7 @@ func consumerNode(t *testing.T, js jetstream.JetStream, leader string) string {
 			}
 		}
 		return l.Err() == nil && len(nodes) >= 2
-	})
+	}, "the replicas' consumers")
 	for _, n := range nodes {
 		if n != leader {
 			return n
@@ -214,9 +215,9 @@ func restartNode(t *testing.T, ctx context.Context, s *launcher.Stack, i int) {
 
 func waitNodeHealthy(t *testing.T, s *launcher.Stack, i int) {
 	t.Helper()
-	eventually(t, 60*time.Second, s.NATSNodeName(i)+" healthy", func() bool {
+	testkit.Eventually(t, 60*time.Second, func() bool {
 		return get(s.NATSNodeMonitorURL(i)+"/healthz") == http.StatusOK
-	})
+	}, "%s healthy", s.NATSNodeName(i))
 }
 
 // metaLeader is the JetStream meta leader as a live node reports it.
@@ -461,7 +462,7 @@ func (p *probe) mark() int {
 func (p *probe) waitPublished(t *testing.T, mark int) time.Time {
 	t.Helper()
 	var at time.Time
-	eventually(t, 60*time.Second, "a probe publish after the fault", func() bool {
+	testkit.Eventually(t, 60*time.Second, func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		for seq, n := range p.ackN {
@@ -470,7 +471,7 @@ func (p *probe) waitPublished(t *testing.T, mark int) time.Time {
 			}
 		}
 		return !at.IsZero()
-	})
+	}, "a probe publish after the fault")
 	return at
 }
 
@@ -481,7 +482,7 @@ func (p *probe) waitPublished(t *testing.T, mark int) time.Time {
 func (p *probe) waitStall(t *testing.T, mark int) time.Duration {
 	t.Helper()
 	start := time.Now()
-	eventually(t, 60*time.Second, "every replica delivering probes after the fault", func() bool {
+	testkit.Eventually(t, 60*time.Second, func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		for i := range p.arrived {
@@ -497,7 +498,7 @@ func (p *probe) waitStall(t *testing.T, mark int) time.Duration {
 			}
 		}
 		return true
-	})
+	}, "every replica delivering probes after the fault")
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var worst time.Duration

@@ -24,6 +24,7 @@ import (
 
 	apiapp "github.com/herald-push/herald/services/api/app"
 	apiconfig "github.com/herald-push/herald/services/api/config"
+	"github.com/herald-push/herald/services/kit/testkit"
 	streamapp "github.com/herald-push/herald/services/stream/app"
 	streamconfig "github.com/herald-push/herald/services/stream/config"
 )
@@ -33,52 +34,13 @@ func quiet() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// natsServer is an embedded JetStream server that can be restarted on the
-// same port and store directory, as a NATS restart in production would.
-type natsServer struct {
-	t    *testing.T
-	dir  string
-	port int
-	srv  *server.Server
-}
-
-func startNATS(t *testing.T) *natsServer {
+// startNATS starts an embedded JetStream server that can be stopped and
+// started again on the same port and store, as a NATS restart in production
+// would.
+func startNATS(t *testing.T) *testkit.NATS {
 	t.Helper()
-	n := &natsServer{t: t, dir: t.TempDir(), port: -1}
-	n.start()
-	n.port = n.srv.Addr().(*net.TCPAddr).Port
-	t.Cleanup(func() { n.srv.Shutdown(); n.srv.WaitForShutdown() })
-	return n
+	return testkit.StartNATS(t, &server.Options{JetStream: true})
 }
-
-func (n *natsServer) start() {
-	n.t.Helper()
-	s, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: n.port, JetStream: true, StoreDir: n.dir,
-		NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		n.t.Fatalf("creating nats server: %v", err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		n.t.Fatal("nats server not ready")
-	}
-	n.srv = s
-}
-
-// restart stops the server and starts a new one on the same port and store.
-func (n *natsServer) restart(outage func()) {
-	n.t.Helper()
-	n.srv.Shutdown()
-	n.srv.WaitForShutdown()
-	if outage != nil {
-		outage()
-	}
-	n.start()
-}
-
-func (n *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.port) }
 
 // service is one running api or stream instance.
 type service struct {
@@ -173,26 +135,14 @@ func startStream(t *testing.T, natsURL, addr string, tune func(*streamconfig.Con
 // waitReady polls /readyz until it answers 200.
 func waitReady(t *testing.T, base string) {
 	t.Helper()
-	eventually(t, 20*time.Second, base+" ready", func() bool {
+	testkit.Eventually(t, 20*time.Second, func() bool {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	})
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for the condition
-	}
+	}, "%s ready", base)
 }
 
 // published is the api's answer to a publish.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/e2e/internal/ssetest"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	streamconfig "github.com/herald-push/herald/services/stream/config"
 )
 
@@ -35,8 +35,8 @@ func open(t *testing.T, streamURL string, channels ...string) *ssetest.Stream {
 // api, JetStream, the stream service's consumer and hub, an SSE client.
 func TestPublishToBrowser(t *testing.T) {
 	n := startNATS(t)
-	api := startAPI(t, n.url())
-	stream := startStream(t, n.url(), "127.0.0.1:0", nil)
+	api := startAPI(t, n.URL())
+	stream := startStream(t, n.URL(), "127.0.0.1:0", nil)
 
 	s := open(t, stream.url, "news")
 	if ct := s.Resp.Header.Get("Content-Type"); ct != "text/event-stream; charset=utf-8" {
@@ -67,8 +67,8 @@ func TestPublishToBrowser(t *testing.T) {
 // publish order, and that a plain-text body arrives as a JSON string.
 func TestChannelsAndWildcards(t *testing.T) {
 	n := startNATS(t)
-	api := startAPI(t, n.url())
-	stream := startStream(t, n.url(), "127.0.0.1:0", nil)
+	api := startAPI(t, n.URL())
+	stream := startStream(t, n.URL(), "127.0.0.1:0", nil)
 
 	subs := map[string][]string{
 		"exact":    {"chat.lobby"},
@@ -152,8 +152,8 @@ func indexOf(s []string, v string) int {
 // the first id and the subscriber sees the event once.
 func TestIdempotentRetry(t *testing.T) {
 	n := startNATS(t)
-	api := startAPI(t, n.url())
-	stream := startStream(t, n.url(), "127.0.0.1:0", nil)
+	api := startAPI(t, n.URL())
+	stream := startStream(t, n.URL(), "127.0.0.1:0", nil)
 	s := open(t, stream.url, "orders")
 
 	first, err := publish(http.DefaultClient, api.url, "orders", "created", 1, "order-1")
@@ -183,8 +183,8 @@ func TestIdempotentRetry(t *testing.T) {
 // path) sends a retry frame and closes the stream.
 func TestShutdownTellsClientsToRetry(t *testing.T) {
 	n := startNATS(t)
-	startAPI(t, n.url()) // creates the event stream the stream service waits for
-	stream := startStream(t, n.url(), "127.0.0.1:0", func(c *streamconfig.Config) { c.Retry = 3 * time.Second })
+	startAPI(t, n.URL()) // creates the event stream the stream service waits for
+	stream := startStream(t, n.URL(), "127.0.0.1:0", func(c *streamconfig.Config) { c.Retry = 3 * time.Second })
 	s := open(t, stream.url, "news")
 	if s.Retry() != 3000 {
 		t.Fatalf("opening retry = %d", s.Retry())

@@ -17,27 +17,17 @@ import (
 	"github.com/herald-push/herald/services/api/app"
 	"github.com/herald-push/herald/services/api/config"
 	"github.com/herald-push/herald/services/kit/auth/authtest"
+	"github.com/herald-push/herald/services/kit/testkit"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// startNATS starts an embedded JetStream server; port -1 picks a free one.
+// startNATS starts an embedded JetStream server with its store in storeDir;
+// port -1 picks a free one.
 func startNATS(t testing.TB, storeDir string, port int) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: storeDir,
-		NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatalf("creating nats server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
+	return testkit.StartNATS(t, &server.Options{JetStream: true, StoreDir: storeDir, Port: port}).Server()
 }
 
 // env is one api instance on a real embedded NATS, served by httptest.
@@ -114,18 +104,7 @@ func (e *env) startAppURL(url string, mod func(*config.Config)) {
 // waitReady polls the readiness check with a deadline.
 func (e *env) waitReady() {
 	e.t.Helper()
-	eventually(e.t, 10*time.Second, "api ready", func() bool { return e.app.Ready(context.Background()) == nil })
-}
-
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not a wait for a condition
-	}
+	testkit.Eventually(e.t, 10*time.Second, func() bool { return e.app.Ready(context.Background()) == nil }, "api ready")
 }
 
 type resp struct {

@@ -10,23 +10,13 @@ import (
 	"github.com/herald-push/herald/services/api/app"
 	"github.com/herald-push/herald/services/api/config"
 	"github.com/herald-push/herald/services/kit/natsconn"
+	"github.com/herald-push/herald/services/kit/testkit"
 )
 
 // TestNATSUserPassword: with nats.user and nats.password the api gets into
 // a NATS server that requires them; without them it never becomes ready.
 func TestNATSUserPassword(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		Username: "herald", Password: "pw-1", NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := testkit.StartNATS(t, &server.Options{JetStream: true, Username: "herald", Password: "pw-1"}).Server()
 	start := func(creds natsconn.Credentials) *app.App {
 		cfg := config.Default()
 		cfg.NATS.URL, cfg.NATS.Credentials = ns.ClientURL(), creds
@@ -38,7 +28,7 @@ func TestNATSUserPassword(t *testing.T) {
 		return a
 	}
 	good := start(natsconn.Credentials{User: "herald", Password: "pw-1"})
-	eventually(t, 10*time.Second, "api ready with credentials", func() bool { return good.Ready(context.Background()) == nil })
+	testkit.Eventually(t, 10*time.Second, func() bool { return good.Ready(context.Background()) == nil }, "api ready with credentials")
 	bad := start(natsconn.Credentials{User: "herald", Password: "wrong"})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/herald-push/herald/services/api/app"
 	"github.com/herald-push/herald/services/api/config"
+	"github.com/herald-push/herald/services/kit/testkit"
 )
 
 func TestOpsEndpoints(t *testing.T) {
@@ -71,14 +72,14 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx, ln) }()
 	url := "http://" + ln.Addr().String()
-	eventually(t, 10*time.Second, "readyz 200", func() bool {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		res, err := http.Get(url + "/readyz")
 		if err != nil {
 			return false
 		}
 		res.Body.Close()
 		return res.StatusCode == 200
-	})
+	}, "readyz 200")
 	res, err := http.Post(url+"/api/v1/channels/news/events", "text/plain", strings.NewReader("hi"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"github.com/herald-push/herald/services/kit/testkit"
 	"net"
 	"net/http"
 	"testing"
@@ -24,7 +25,7 @@ func TestNATSOutage(t *testing.T) {
 	e.ns.Shutdown()
 	e.ns.WaitForShutdown()
 
-	eventually(t, 10*time.Second, "publish to fail", func() bool { return pub().status != 201 })
+	testkit.Eventually(t, 10*time.Second, func() bool { return pub().status != 201 }, "publish to fail")
 	checks := []struct {
 		name, method, path, ct, body string
 	}{
@@ -52,7 +53,7 @@ func TestNATSOutage(t *testing.T) {
 	}
 
 	e.ns = startNATS(t, e.dir, port)
-	eventually(t, 15*time.Second, "publish to succeed again", func() bool { return pub().status == 201 })
+	testkit.Eventually(t, 15*time.Second, func() bool { return pub().status == 201 }, "publish to succeed again")
 	if r := e.do("GET", "/readyz", "", ""); r.status != 200 {
 		t.Errorf("readyz after recovery: %d %s", r.status, r.body)
 	}
@@ -97,10 +98,10 @@ func TestNATSReplacedEmpty(t *testing.T) {
 	e.ns.WaitForShutdown()
 	e.ns = startNATS(t, t.TempDir(), port)
 	var last resp
-	eventually(t, 15*time.Second, "publish to succeed on the new server", func() bool {
+	testkit.Eventually(t, 15*time.Second, func() bool {
 		last = e.do("POST", "/api/v1/channels/news/events", "application/json", `{"data":1}`)
 		return last.status == 201
-	})
+	}, "publish to succeed on the new server")
 	if idOf(t, last.body) != 1 {
 		t.Errorf("first id on the new stream: %s", last.body)
 	}

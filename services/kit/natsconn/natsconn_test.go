@@ -8,36 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
 	"github.com/herald-push/herald/services/kit/natsconn"
-	"github.com/herald-push/herald/services/kit/natstest"
+	"github.com/herald-push/herald/services/kit/testkit"
 )
-
-func startNATS(t *testing.T) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns
-}
-
-func eventually(t *testing.T, d time.Duration, what string, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestHungServer: a server that stops answering without closing the
 // connection makes Check fail at once (the ping round trip) and the client
@@ -45,8 +18,8 @@ func eventually(t *testing.T, d time.Duration, what string, ok func() bool) {
 // nats.go's default of minutes; once the server answers again the client
 // reconnects and Check passes.
 func TestHungServer(t *testing.T) {
-	ns := startNATS(t)
-	f := natstest.NewFreezer(t, ns.Addr().String())
+	ns := testkit.Core(t)
+	f := testkit.NewFreezer(t, ns.Addr().String())
 	var logs strings.Builder
 	var logMu sync.Mutex
 	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
@@ -59,7 +32,7 @@ func TestHungServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	eventually(t, 10*time.Second, "connected", nc.IsConnected)
+	testkit.Eventually(t, 10*time.Second, nc.IsConnected, "connected")
 	if err := natsconn.Check(context.Background(), nc); err != nil {
 		t.Fatalf("Check while healthy: %v", err)
 	}
@@ -68,10 +41,10 @@ func TestHungServer(t *testing.T) {
 	if err := natsconn.Check(context.Background(), nc); err == nil || !strings.Contains(err.Error(), "nats link stalled") {
 		t.Errorf("Check while hung = %v, want a stalled link", err)
 	}
-	eventually(t, 10*time.Second, "the stale connection to be dropped", func() bool { return !nc.IsConnected() })
+	testkit.Eventually(t, 10*time.Second, func() bool { return !nc.IsConnected() }, "the stale connection to be dropped")
 	f.Thaw()
-	eventually(t, 10*time.Second, "reconnected", nc.IsConnected)
-	eventually(t, 10*time.Second, "Check to pass", func() bool { return natsconn.Check(context.Background(), nc) == nil })
+	testkit.Eventually(t, 10*time.Second, nc.IsConnected, "reconnected")
+	testkit.Eventually(t, 10*time.Second, func() bool { return natsconn.Check(context.Background(), nc) == nil }, "Check to pass")
 	logMu.Lock()
 	defer logMu.Unlock()
 	for _, want := range []string{"nats disconnected", "stale connection", "nats reconnected", "down_for="} {

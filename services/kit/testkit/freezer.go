@@ -1,7 +1,4 @@
-// Package natstest helps tests put NATS in the states production meets: a
-// Freezer is a TCP proxy that stops forwarding without closing anything, which
-// is what a SIGSTOPped server or a black-holed link looks like to a client.
-package natstest
+package testkit
 
 import (
 	"net"
@@ -9,7 +6,9 @@ import (
 	"testing"
 )
 
-// Freezer forwards connections to an upstream address until frozen.
+// Freezer is a TCP proxy that stops forwarding without closing anything when
+// frozen, which is what a SIGSTOPped server or a black-holed link looks like
+// to a client.
 type Freezer struct {
 	ln       net.Listener
 	upstream string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/proto/heraldv1"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
 	"github.com/nats-io/nats.go"
@@ -36,7 +37,7 @@ func control(t *testing.T, nc *nats.Conn, connID string, op heraldv1.ControlRequ
 func TestControlChangesChannels(t *testing.T) {
 	e := newEnv(t, jetstream.StreamConfig{})
 	a := startApp(t, e.nats.URL(), true, func(c *config.Config) { c.MaxChannels = 3 })
-	nc, _ := e.nats.Connect(t)
+	nc, _ := streamtest.Connect(t, e.nats.URL())
 	c, id := a.open(t, nil, "a")
 
 	steps := []struct {
@@ -75,7 +76,7 @@ func TestControlChangesChannels(t *testing.T) {
 				t.Fatalf("got %+v; want herald.subscribed %s", sub, wantData)
 			}
 			// Exactly the new set's events flow from now on.
-			var want []streamtest.Item
+			var want []ssetest.Item
 			for _, ch := range []string{"a", "b", "c.1", "x.y.z", "d"} {
 				seq := streamtest.Publish(t, e.js, ch, "", `"`+ch+`"`)
 				if matchAny(s.want, ch) {
@@ -90,7 +91,7 @@ func TestControlChangesChannels(t *testing.T) {
 func TestControlUnknownConnectionGetsNoReply(t *testing.T) {
 	e := newEnv(t, jetstream.StreamConfig{})
 	startApp(t, e.nats.URL(), true, nil)
-	nc, _ := e.nats.Connect(t)
+	nc, _ := streamtest.Connect(t, e.nats.URL())
 	data, _ := proto.Marshal(&heraldv1.ControlRequest{Op: heraldv1.ControlRequest_OP_GET, Anonymous: true})
 	_, err := nc.Request(channel.ControlSubject("no-such-connection"), data, 300*time.Millisecond)
 	if err != nats.ErrTimeout {
@@ -106,7 +107,7 @@ func TestControlOnlyOwnerAnswers(t *testing.T) {
 	b := startApp(t, e.nats.URL(), true, nil)
 	_, idA := a.open(t, nil, "x")
 	_, idB := b.open(t, nil, "y")
-	nc, _ := e.nats.Connect(t)
+	nc, _ := streamtest.Connect(t, e.nats.URL())
 
 	replies := make(chan *nats.Msg, 16)
 	inbox := nats.NewInbox()

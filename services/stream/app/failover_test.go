@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
-	"github.com/herald-push/herald/services/kit/natstest"
+	"github.com/herald-push/herald/services/kit/testkit"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -52,7 +52,7 @@ func TestConsumerFailover(t *testing.T) {
 	if err := e.js.DeleteConsumer(context.Background(), channel.StreamName, names[0]); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		return contains(a.metrics(t), "herald_stream_consumer_starts_total 2")
 	}, "the consumer to be recreated")
 	m := a.metrics(t)
@@ -77,7 +77,7 @@ func TestConsumerFailover(t *testing.T) {
 // published meanwhile, once, in order.
 func TestConsumerStall(t *testing.T) {
 	e := newEnv(t, jetstream.StreamConfig{})
-	f := natstest.NewFreezer(t, strings.TrimPrefix(e.nats.URL(), "nats://"))
+	f := testkit.NewFreezer(t, strings.TrimPrefix(e.nats.URL(), "nats://"))
 	a := startApp(t, f.URL(), true, nil)
 	c, _ := a.open(t, nil, "news")
 	var all []published
@@ -91,7 +91,7 @@ func TestConsumerStall(t *testing.T) {
 		all = append(all, published{streamtest.Publish(t, e.js, "news", "", strconv.Itoa(i)), "news"})
 	}
 	a.waitStatus(t, "/readyz", 503)
-	eventually(t, 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		return contains(a.metrics(t), `herald_stream_consumer_restarts_total{reason="no_heartbeat"}`)
 	}, "the stall to be counted")
 	f.Thaw()

@@ -22,6 +22,7 @@ import (
 	"github.com/herald-push/herald/proto/heraldv1"
 	"github.com/herald-push/herald/services/kit/auth/authtest"
 	"github.com/herald-push/herald/services/kit/logging"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
 )
@@ -149,7 +150,7 @@ func TestHardening(t *testing.T) {
 				u += "&access_token=" + url.QueryEscape(tt.token)
 			}
 			if tt.status == 200 {
-				c := streamtest.Dial(t, u, tt.hdr)
+				c := ssetest.Dial(t, u, tt.hdr)
 				defer c.Close()
 				if c.Resp.StatusCode != 200 {
 					t.Fatalf("status %d, want 200", c.Resp.StatusCode)
@@ -185,7 +186,7 @@ func TestHardening(t *testing.T) {
 	}
 
 	// The query token never reaches a log line, not even at debug level.
-	c := streamtest.Dial(t, a.streamURL("chat.lobby")+"&access_token="+hSecret, nil)
+	c := ssetest.Dial(t, a.streamURL("chat.lobby")+"&access_token="+hSecret, nil)
 	c.Close()
 	c, _ = a.open(t, nil, "public")
 	c.Close()
@@ -214,7 +215,7 @@ func ctl(t *testing.T, nc *nats.Conn, id, principal string, op heraldv1.ControlR
 // do not cover; connection ids are logged only as a short hash.
 func TestHardeningControl(t *testing.T) {
 	e, a, logs := startHardened(t)
-	nc, _ := e.nats.Connect(t)
+	nc, _ := streamtest.Connect(t, e.nats.URL())
 	alice := hs256(t, hClaims("alice", "chat.*"))
 	ca, aliceID := a.open(t, http.Header{"Authorization": {"Bearer " + alice}}, "chat.lobby")
 	defer ca.Close()

@@ -16,9 +16,12 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/services/kit/auth/authtest"
+	"github.com/herald-push/herald/services/kit/testkit"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	"github.com/herald-push/herald/services/stream/app"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -34,14 +37,14 @@ type testApp struct {
 
 // env is a NATS server with the event stream and a publisher.
 type env struct {
-	nats *streamtest.NATS
+	nats *testkit.NATS
 	js   jetstream.JetStream
 }
 
 func newEnv(t testing.TB, sc jetstream.StreamConfig) *env {
 	t.Helper()
-	n := streamtest.StartNATS(t)
-	_, js := n.Connect(t)
+	n := testkit.StartNATS(t, &server.Options{JetStream: true})
+	_, js := streamtest.Connect(t, n.URL())
 	streamtest.CreateStream(t, js, sc)
 	return &env{nats: n, js: js}
 }
@@ -111,7 +114,7 @@ func (a *testApp) stop(t testing.TB) {
 
 func (a *testApp) waitStatus(t testing.TB, path string, status int) {
 	t.Helper()
-	eventually(t, 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		resp, err := http.Get(a.base + path)
 		if err != nil {
 			return false
@@ -131,9 +134,9 @@ func (a *testApp) streamURL(channels ...string) string {
 }
 
 // open connects and consumes the opening retry and herald.connected frames.
-func (a *testApp) open(t testing.TB, hdr http.Header, channels ...string) (*streamtest.Client, string) {
+func (a *testApp) open(t testing.TB, hdr http.Header, channels ...string) (*ssetest.Client, string) {
 	t.Helper()
-	c := streamtest.Dial(t, a.streamURL(channels...), hdr)
+	c := ssetest.Dial(t, a.streamURL(channels...), hdr)
 	if c.Resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(c.Resp.Body)
 		t.Fatalf("GET /stream: %d %s", c.Resp.StatusCode, b)
@@ -146,20 +149,8 @@ func (a *testApp) open(t testing.TB, hdr http.Header, channels ...string) (*stre
 	return c, id
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, d time.Duration, cond func() bool, format string, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: "+format, args...)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // expectEvents reads events and checks their ids and data exactly.
-func expectEvents(t testing.TB, c *streamtest.Client, want []streamtest.Item) {
+func expectEvents(t testing.TB, c *ssetest.Client, want []ssetest.Item) {
 	t.Helper()
 	for i, w := range want {
 		got, ok := c.Next(5 * time.Second)
@@ -173,13 +164,13 @@ func expectEvents(t testing.TB, c *streamtest.Client, want []streamtest.Item) {
 }
 
 // ev is the item a published event becomes on the stream.
-func ev(seq uint64, ch, typ, data string) streamtest.Item {
+func ev(seq uint64, ch, typ, data string) ssetest.Item {
 	id := strconv.FormatUint(seq, 10)
 	t := typ
 	if t == "" {
 		t = "message"
 	}
-	return streamtest.Item{Kind: "event", ID: id, HasID: true, Type: t, Data: streamtest.Envelope(ch, typ, data)}
+	return ssetest.Item{Kind: "event", ID: id, HasID: true, Type: t, Data: streamtest.Envelope(ch, typ, data)}
 }
 
 func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }

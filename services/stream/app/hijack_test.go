@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/testkit"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
 	"github.com/nats-io/nats.go/jetstream"
@@ -104,7 +106,7 @@ func TestShutdownEndsHijackedStreams(t *testing.T) {
 				c.WriteTimeout = time.Minute
 				c.QueueSize = 1 << 16 // the stuck client must stay stuck, not be dropped as slow
 			})
-			var clients []*streamtest.Client
+			var clients []*ssetest.Client
 			for range 3 {
 				c, _ := a.open(t, nil, "news")
 				clients = append(clients, c)
@@ -113,7 +115,7 @@ func TestShutdownEndsHijackedStreams(t *testing.T) {
 				// Never reads, through a tiny receive buffer: the writer for
 				// this stream blocks in a write with a one-minute deadline.
 				_, _ = rawGet(t, a, "/stream?channel=big", "", 4096)
-				eventually(t, 5*time.Second, func() bool { return a.Connections() == 4 }, "4 connections")
+				testkit.Eventually(t, 5*time.Second, func() bool { return a.Connections() == 4 }, "4 connections")
 				big := `"` + strings.Repeat("x", 64<<10) + `"`
 				for range 128 { // 8 MiB: more than the socket buffers hold
 					streamtest.Publish(t, e.js, "big", "", big)
@@ -164,8 +166,8 @@ func TestGoneClientCleanedUpByHeartbeat(t *testing.T) {
 		t.Fatalf("%d connections, want 2", a.Connections())
 	}
 	conn.Close()
-	eventually(t, 5*time.Second, func() bool { return a.Connections() == 1 }, "the gone client to leave the hub")
-	eventually(t, 5*time.Second, func() bool {
+	testkit.Eventually(t, 5*time.Second, func() bool { return a.Connections() == 1 }, "the gone client to leave the hub")
+	testkit.Eventually(t, 5*time.Second, func() bool {
 		return contains(a.metrics(t), `herald_stream_disconnects_total{reason="client"} 1`)
 	}, "the disconnect to be counted as the client's")
 }
@@ -191,5 +193,5 @@ func TestHeadRequestStaysWithNetHTTP(t *testing.T) {
 	}
 	// net/http notices the HEAD client leave at once; the hijacked GET stays.
 	http.DefaultClient.CloseIdleConnections()
-	eventually(t, 5*time.Second, func() bool { return a.Connections() == 1 }, "the HEAD stream to end")
+	testkit.Eventually(t, 5*time.Second, func() bool { return a.Connections() == 1 }, "the HEAD stream to end")
 }

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/testkit"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
 	"github.com/nats-io/nats-server/v2/server"
@@ -143,7 +145,7 @@ func slowReaders(t *testing.T) {
 	for range readers {
 		slowReader(t, a, "/stream?channel=big")
 	}
-	eventually(t, 10*time.Second, func() bool { return a.Connections() == readers }, "%d streams open", readers)
+	testkit.Eventually(t, 10*time.Second, func() bool { return a.Connections() == readers }, "%d streams open", readers)
 	base := liveHeap()
 	data := maximalData(size, false)
 	var last uint64
@@ -153,7 +155,7 @@ func slowReaders(t *testing.T) {
 	a.waitSeq(t, last)
 	peak := growth(base)
 	drops := `herald_stream_slow_disconnects_total{reason="queue_bytes"}`
-	eventually(t, 20*time.Second, func() bool {
+	testkit.Eventually(t, 20*time.Second, func() bool {
 		peak = max(peak, growth(base))
 		return a.metric(t, drops) == readers
 	}, "every slow reader dropped")
@@ -185,7 +187,7 @@ func ringOfMaximalEvents(t *testing.T) {
 	// must hold once that cache let go, and an unbounded ring never would.
 	bound := uint64(ringBytes + 48*mib)
 	var heap uint64
-	eventually(t, 20*time.Second, func() bool { heap = growth(base); return heap <= bound }, "heap within the ring bound")
+	testkit.Eventually(t, 20*time.Second, func() bool { heap = growth(base); return heap <= bound }, "heap within the ring bound")
 	t.Logf("observed: ring %.1f MB in %v events (bound %.0f MB); heap +%.1f MB (bound %.0f MB; %d events are %.0f MB)",
 		mb(uint64(ring)), a.metric(t, "herald_stream_ring_events"), mb(ringBytes), mb(heap), mb(bound), events, mb(events*size))
 	if ring > ringBytes {
@@ -214,9 +216,9 @@ func slowResumes(t *testing.T) {
 	for range slow {
 		slowReader(t, a, "/stream?channel=resume", "Last-Event-ID: 0")
 	}
-	eventually(t, 10*time.Second, func() bool { return a.Connections() >= slow }, "%d resumes open", slow)
+	testkit.Eventually(t, 10*time.Second, func() bool { return a.Connections() >= slow }, "%d resumes open", slow)
 	// A client that reads resumes beside them and gets everything.
-	c := streamtest.Dial(t, a.streamURL("resume"), http.Header{"Last-Event-Id": {"0"}})
+	c := ssetest.Dial(t, a.streamURL("resume"), http.Header{"Last-Event-Id": {"0"}})
 	got := 0
 	for got < events {
 		it, ok := c.Next(30*time.Second, "event")
@@ -246,9 +248,9 @@ func backfillMaximal(t *testing.T) {
 	}
 	srv := e.nats.Server()
 	a := startApp(t, e.nats.URL(), false, nil) // ring_size 10,000: the whole stream is backfilled
-	eventually(t, 10*time.Second, func() bool { return natsClient(t, srv) != 0 }, "replica connected")
+	testkit.Eventually(t, 10*time.Second, func() bool { return natsClient(t, srv) != 0 }, "replica connected")
 	cid := natsClient(t, srv)
-	eventually(t, 25*time.Second, func() bool { return a.metric(t, "herald_stream_consumer_last_seq") == float64(last) }, "backfilled")
+	testkit.Eventually(t, 25*time.Second, func() bool { return a.metric(t, "herald_stream_consumer_last_seq") == float64(last) }, "backfilled")
 	sc, now := slowConsumers(t, srv), natsClient(t, srv)
 	ring := a.metric(t, "herald_stream_ring_bytes")
 	t.Logf("observed: backfilled %d events of %d KiB; %d NATS slow consumers, connection %d → %d, consumer starts %v; ring %.1f MB",
@@ -265,7 +267,7 @@ func overMaxConnections(t *testing.T) {
 	a := startApp(t, e.nats.URL(), true, func(c *config.Config) {
 		c.MaxConnections, c.Retry, c.Heartbeat = limit, time.Second, 100*time.Millisecond
 	})
-	clients := make([]*streamtest.Client, limit)
+	clients := make([]*ssetest.Client, limit)
 	for i := range clients {
 		clients[i], _ = a.open(t, nil, "room")
 	}
@@ -292,8 +294,8 @@ func overMaxConnections(t *testing.T) {
 	}
 	// A freed slot is taken by the next client (an EventSource retrying).
 	clients[0].Close()
-	eventually(t, 10*time.Second, func() bool {
-		c, err := streamtest.TryDial(a.streamURL("room"), nil)
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		c, err := ssetest.TryDial(a.streamURL("room"), nil)
 		if err != nil {
 			return false
 		}
@@ -333,7 +335,7 @@ func manyStreamsHealthz(t *testing.T) {
 			c.Close()
 		}
 	})
-	eventually(t, 30*time.Second, func() bool { return a.Connections() == streams }, "%d streams open", streams)
+	testkit.Eventually(t, 30*time.Second, func() bool { return a.Connections() == streams }, "%d streams open", streams)
 	var lat []time.Duration
 	for range 20 {
 		start := time.Now()

@@ -7,23 +7,26 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/testkit"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // The service starts before the api has created the event stream: it is not
 // ready, then catches up as soon as the stream exists.
 func TestWaitsForTheStream(t *testing.T) {
-	n := streamtest.StartNATS(t)
+	n := testkit.StartNATS(t, &server.Options{JetStream: true})
 	a := startApp(t, n.URL(), false, nil)
 	a.waitStatus(t, "/healthz", 200)
 	a.waitStatus(t, "/readyz", 503)
-	_, js := n.Connect(t)
+	_, js := streamtest.Connect(t, n.URL())
 	streamtest.CreateStream(t, js, jetstream.StreamConfig{})
 	a.waitStatus(t, "/readyz", 200)
 	c, _ := a.open(t, nil, "news")
 	seq := streamtest.Publish(t, js, "news", "", "1")
-	expectEvents(t, c, []streamtest.Item{ev(seq, "news", "", "1")})
+	expectEvents(t, c, []ssetest.Item{ev(seq, "news", "", "1")})
 }
 
 // NATS restarts (same store) mid-stream: the consumer recovers after the
@@ -43,7 +46,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	// Publish as the api would: retry until NATS is back, never lose an ack.
 	for i := 20; i < 40; i++ {
 		var seq uint64
-		eventually(t, 20*time.Second, func() bool {
+		testkit.Eventually(t, 20*time.Second, func() bool {
 			s, err := streamtest.TryPublish(e.js, "news", "", strconv.Itoa(i))
 			seq = s
 			return err == nil
@@ -57,7 +60,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 15*time.Second, func() bool {
+	testkit.Eventually(t, 15*time.Second, func() bool {
 		n := 0
 		l := st.ConsumerNames(context.Background())
 		for range l.Name() {

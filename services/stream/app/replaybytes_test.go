@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
 	"github.com/nats-io/nats.go/jetstream"
@@ -17,7 +18,7 @@ import (
 // in order, mixed with small ones that share a pull.
 func TestResumeFetchByBytes(t *testing.T) {
 	e := newEnv(t, jetstream.StreamConfig{})
-	var want []streamtest.Item
+	var want []ssetest.Item
 	for i := range 30 {
 		data := strconv.Itoa(i)
 		if i%3 == 0 {
@@ -26,7 +27,7 @@ func TestResumeFetchByBytes(t *testing.T) {
 		want = append(want, ev(streamtest.Publish(t, e.js, "news", "", data), "news", "", data))
 	}
 	a := startApp(t, e.nats.URL(), true, func(c *config.Config) { c.RingSize = 0; c.ReplayFetchBytes = 4 << 10 })
-	c := streamtest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {"0"}})
+	c := ssetest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {"0"}})
 	if it, _ := c.Next(5 * time.Second); it.Type != "herald.connected" {
 		t.Fatalf("first: %+v", it)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/testkit"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
 	"github.com/nats-io/nats.go/jetstream"
@@ -62,7 +64,7 @@ func (p *publisher) finish() []published {
 // expectExactly reads events until every published event matching patterns
 // with seq > after has arrived, and fails on anything else: no gap, no
 // duplicate, nothing out of order.
-func expectExactly(t *testing.T, c *streamtest.Client, all []published, after uint64, patterns ...string) {
+func expectExactly(t *testing.T, c *ssetest.Client, all []published, after uint64, patterns ...string) {
 	t.Helper()
 	var want []uint64
 	for _, p := range all {
@@ -119,7 +121,7 @@ func TestResumeNoGapNoDuplicate(t *testing.T) {
 				{seqs[39], true, []string{">"}},
 				{0, false, []string{"b.x", "b.*"}}, // from the start, overlapping patterns
 			}
-			clients := make([]*streamtest.Client, len(resumes))
+			clients := make([]*ssetest.Client, len(resumes))
 			for i, r := range resumes {
 				var hdr http.Header
 				u := a.streamURL(r.patterns...)
@@ -129,7 +131,7 @@ func TestResumeNoGapNoDuplicate(t *testing.T) {
 				} else {
 					u += "&last_event_id=" + uitoa(r.after)
 				}
-				clients[i] = streamtest.Dial(t, u, hdr)
+				clients[i] = ssetest.Dial(t, u, hdr)
 				if it, ok := clients[i].Next(5 * time.Second); !ok || it.Type != "herald.connected" {
 					t.Fatalf("client %d: %+v", i, it)
 				}
@@ -179,7 +181,7 @@ func TestResumeGap(t *testing.T) {
 	}
 	a.waitSeq(t, seqs[11])
 	// seqs 1..7 are gone: the client asked after 2, first available is 8.
-	c := streamtest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {"2"}})
+	c := ssetest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {"2"}})
 	if it, _ := c.Next(5 * time.Second); it.Type != "herald.connected" {
 		t.Fatalf("first: %+v", it)
 	}
@@ -187,7 +189,7 @@ func TestResumeGap(t *testing.T) {
 	if gap.Type != "herald.gap" || gap.HasID || gap.Data != `{"after":2,"first_available":8}` {
 		t.Fatalf("gap event = %+v", gap)
 	}
-	var want []streamtest.Item
+	var want []ssetest.Item
 	for i := 7; i < 12; i++ {
 		want = append(want, ev(seqs[i], "news", "", strconv.Itoa(i)))
 	}
@@ -204,12 +206,12 @@ func TestResumeFutureID(t *testing.T) {
 	a.waitSeq(t, streamtest.Publish(t, e.js, "news", "", "1"))
 	for _, id := range []string{"1000000", "18446744073709551615"} {
 		t.Run(id, func(t *testing.T) {
-			c := streamtest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {id}})
+			c := ssetest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {id}})
 			if it, _ := c.Next(5 * time.Second); it.Type != "herald.connected" {
 				t.Fatalf("first: %+v", it)
 			}
 			seq := streamtest.Publish(t, e.js, "news", "", "2")
-			expectEvents(t, c, []streamtest.Item{ev(seq, "news", "", "2")})
+			expectEvents(t, c, []ssetest.Item{ev(seq, "news", "", "2")})
 		})
 	}
 }
@@ -223,7 +225,7 @@ func TestNoConsumersLeftBehind(t *testing.T) {
 		streamtest.Publish(t, e.js, []string{"a", "b"}[i%2], "", strconv.Itoa(i))
 	}
 	for i := range 30 {
-		c := streamtest.Dial(t, a.streamURL("a", "b"), http.Header{"Last-Event-Id": {uitoa(uint64(i % 15))}})
+		c := ssetest.Dial(t, a.streamURL("a", "b"), http.Header{"Last-Event-Id": {uitoa(uint64(i % 15))}})
 		if it, _ := c.Next(5 * time.Second); it.Type != "herald.connected" {
 			t.Fatalf("first: %+v", it)
 		}
@@ -237,7 +239,7 @@ func TestNoConsumersLeftBehind(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	eventually(t, 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		names = names[:0]
 		l := st.ConsumerNames(context.Background())
 		for n := range l.Name() {
@@ -251,7 +253,7 @@ func TestNoConsumersLeftBehind(t *testing.T) {
 func (a *testApp) waitSeq(t testing.TB, seq uint64) {
 	t.Helper()
 	want := "herald_stream_consumer_last_seq " + uitoa(seq) + "\n"
-	eventually(t, 10*time.Second, func() bool { return contains(a.metrics(t), want) }, "consumer at seq %d", seq)
+	testkit.Eventually(t, 10*time.Second, func() bool { return contains(a.metrics(t), want) }, "consumer at seq %d", seq)
 }
 
 // A client drops from one replica and resumes on another with its last id:
@@ -271,7 +273,7 @@ func TestResumeOnAnotherReplica(t *testing.T) {
 	for i := 10; i < 14; i++ {
 		all = append(all, published{streamtest.Publish(t, e.js, "room.1", "", strconv.Itoa(i)), "room.1"})
 	}
-	c2 := streamtest.Dial(t, b.streamURL("room.*"), http.Header{"Last-Event-Id": {uitoa(lastSeen)}})
+	c2 := ssetest.Dial(t, b.streamURL("room.*"), http.Header{"Last-Event-Id": {uitoa(lastSeen)}})
 	if it, _ := c2.Next(5 * time.Second); it.Type != "herald.connected" {
 		t.Fatalf("first: %+v", it)
 	}
@@ -291,7 +293,7 @@ func TestResumeOnFreshReplica(t *testing.T) {
 				all = append(all, published{streamtest.Publish(t, e.js, "room.1", "", strconv.Itoa(i)), "room.1"})
 			}
 			fresh := startApp(t, e.nats.URL(), true, func(c *config.Config) { c.RingSize = ring })
-			c := streamtest.Dial(t, fresh.streamURL("room.*"), http.Header{"Last-Event-Id": {uitoa(all[1].seq)}})
+			c := ssetest.Dial(t, fresh.streamURL("room.*"), http.Header{"Last-Event-Id": {uitoa(all[1].seq)}})
 			if it, _ := c.Next(5 * time.Second); it.Type != "herald.connected" {
 				t.Fatalf("first: %+v", it)
 			}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/services/kit/problem"
+	"github.com/herald-push/herald/services/kit/testkit/ssetest"
 	"github.com/herald-push/herald/services/stream/config"
 	"github.com/herald-push/herald/services/stream/internal/streamtest"
 	"github.com/nats-io/nats.go/jetstream"
@@ -85,7 +86,7 @@ func TestEventsOfSeveralChannelsAndWildcards(t *testing.T) {
 		seq uint64
 		ch  string
 	}
-	clients := make([]*streamtest.Client, len(subs))
+	clients := make([]*ssetest.Client, len(subs))
 	for i, s := range subs {
 		clients[i], _ = a.open(t, nil, s...)
 	}
@@ -95,10 +96,10 @@ func TestEventsOfSeveralChannelsAndWildcards(t *testing.T) {
 	}
 	// What NATS itself would deliver to a subscription on each pattern decides
 	// what each client must get.
-	nc, _ := e.nats.Connect(t)
+	nc, _ := streamtest.Connect(t, e.nats.URL())
 	for i, s := range subs {
 		t.Run(strings.Join(s, ","), func(t *testing.T) {
-			var want []streamtest.Item
+			var want []ssetest.Item
 			for _, m := range all {
 				if natsMatches(t, nc, s, m.ch) {
 					want = append(want, ev(m.seq, m.ch, "", `"`+m.ch+`"`))
@@ -247,7 +248,7 @@ func testSlowClientDropped(t *testing.T, reason string, mod func(*config.Config)
 	// The dropped client now reads what reached it (a browser discards a
 	// cut-off last frame) and resumes from its last id: it loses nothing.
 	var lastID string
-	streamtest.Parse(stalled.Body, func(it streamtest.Item) {
+	ssetest.Parse(stalled.Body, func(it ssetest.Item) {
 		if it.Kind == "event" && it.HasID {
 			lastID = it.ID
 		}
@@ -256,7 +257,7 @@ func testSlowClientDropped(t *testing.T, reason string, mod func(*config.Config)
 	if err != nil {
 		t.Fatalf("stalled client's last id %q", lastID)
 	}
-	resumed := streamtest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {lastID}})
+	resumed := ssetest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {lastID}})
 	expectExactly(t, resumed, all, last, "news")
 }
 
@@ -265,7 +266,7 @@ func testSlowClientDropped(t *testing.T, reason string, mod func(*config.Config)
 func TestShutdownSendsRetryAndCloses(t *testing.T) {
 	e := newEnv(t, jetstream.StreamConfig{})
 	a := startApp(t, e.nats.URL(), true, func(c *config.Config) { c.Retry = 1000 * time.Millisecond })
-	var clients []*streamtest.Client
+	var clients []*ssetest.Client
 	for range 3 {
 		c, _ := a.open(t, nil, "news")
 		clients = append(clients, c)

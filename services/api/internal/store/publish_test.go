@@ -9,22 +9,14 @@ import (
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/services/api/config"
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/herald-push/herald/services/kit/testkit"
 	"github.com/nats-io/nats.go"
 )
 
 // An ack that has already arrived must win over a context that is done too:
 // answering 503 for a stored event makes the client publish it again.
 func TestAwaitPrefersArrivedAck(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := testkit.JetStream(t)
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)

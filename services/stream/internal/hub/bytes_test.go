@@ -7,8 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/herald-push/herald/services/kit/testkit"
 	"github.com/herald-push/herald/services/stream/internal/sse"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"time"
 )
 
 // sized builds an event whose frame is exactly n bytes (n >= 32).
@@ -63,7 +65,7 @@ func TestQueuedBytesReturnToZero(t *testing.T) {
 		want.Write(e.Frame)
 		h.Publish(e)
 	}
-	eventually(t, "everything written", func() bool { return w.all() == want.String() })
+	testkit.Eventually(t, 10*time.Second, func() bool { return w.all() == want.String() }, "everything written")
 	if q := s.QueuedBytes(); q != 0 {
 		t.Errorf("queued bytes after draining = %d, want 0", q)
 	}
@@ -90,7 +92,7 @@ func TestWriteCapped(t *testing.T) {
 
 	w := &recorder{}
 	serve(t, s, w, 0, 0)
-	eventually(t, "burst written", func() bool { return w.all() == want.String() })
+	testkit.Eventually(t, 10*time.Second, func() bool { return w.all() == want.String() }, "burst written")
 	ws, flushes := w.snapshot()
 	if flushes != len(ws) {
 		t.Errorf("%d writes, %d flushes; want one flush per write", len(ws), flushes)
@@ -122,7 +124,7 @@ func TestLoneFrameNotCopied(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(t.Context(), w, nil, 0, 0) }()
 	h.Publish(e)
-	eventually(t, "written", func() bool { mu.Lock(); defer mu.Unlock(); return got != nil })
+	testkit.Eventually(t, 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return got != nil }, "written")
 	mu.Lock()
 	same := &got[0] == &e.Frame[0]
 	mu.Unlock()

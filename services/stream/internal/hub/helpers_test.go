@@ -84,18 +84,6 @@ func (r *served) stop() error {
 	return r.wait()
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // ev builds an event whose frame is what the stream service would encode.
 func ev(seq uint64, ch string) *Event {
 	id := ""

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
-	"github.com/nats-io/nats-server/v2/server"
+	"github.com/herald-push/herald/services/kit/testkit"
 	"github.com/nats-io/nats.go"
 )
 
@@ -15,15 +15,7 @@ import (
 // herald.events.<pattern> receives are exactly the channels the hub delivers
 // to a subscriber on <pattern>.
 func TestMatchesLikeNATS(t *testing.T) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	t.Cleanup(s.Shutdown)
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
+	s := testkit.Core(t)
 	nc, err := nats.Connect(s.ClientURL())
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/herald-push/herald/services/kit/testkit"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"time"
 )
 
 const hb = ": hb\n\n"
@@ -44,9 +46,9 @@ func TestServeCoalesces(t *testing.T) {
 			r := serve(t, s, w, 0, tt.skip)
 			// A marker event proves the writer got past the queued batch.
 			marker := &Event{Frame: []byte(": marker\n\n")}
-			eventually(t, "queue drained", func() bool { return len(s.queue) == 0 })
+			testkit.Eventually(t, 10*time.Second, func() bool { return len(s.queue) == 0 }, "queue drained")
 			s.Send(marker)
-			eventually(t, "marker written", func() bool { return strings.HasSuffix(w.all(), ": marker\n\n") })
+			testkit.Eventually(t, 10*time.Second, func() bool { return strings.HasSuffix(w.all(), ": marker\n\n") }, "marker written")
 			writes, flushes := w.snapshot()
 			want := []string{tt.want, ": marker\n\n"}
 			if tt.want == "" {
@@ -68,9 +70,9 @@ func TestServeHeartbeat(t *testing.T) {
 	s, _ := h.Subscribe([]string{"a"})
 	w := &recorder{}
 	serve(t, s, w, 2e6, 0) // 2ms
-	eventually(t, "two heartbeats", func() bool { ws, _ := w.snapshot(); return len(ws) >= 2 })
+	testkit.Eventually(t, 10*time.Second, func() bool { ws, _ := w.snapshot(); return len(ws) >= 2 }, "two heartbeats")
 	h.Publish(ev(1, "a"))
-	eventually(t, "event after heartbeats", func() bool { return strings.Contains(w.all(), string(ev(1, "a").Frame)) })
+	testkit.Eventually(t, 10*time.Second, func() bool { return strings.Contains(w.all(), string(ev(1, "a").Frame)) }, "event after heartbeats")
 	writes, flushes := w.snapshot()
 	for _, got := range writes {
 		if got != hb && got != string(ev(1, "a").Frame) {
@@ -101,7 +103,7 @@ func TestSlowSubscriberDropped(t *testing.T) {
 		h.Publish(e)
 		want.WriteString(string(e.Frame))
 		// Pace on the fast reader so only the stuck one can overflow.
-		eventually(t, "fast subscriber wrote the event", func() bool { return w.all() == want.String() })
+		testkit.Eventually(t, 10*time.Second, func() bool { return w.all() == want.String() }, "fast subscriber wrote the event")
 	}
 	select {
 	case <-stuck.Done():

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/testkit"
 	"github.com/herald-push/herald/services/stream/internal/metrics"
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
+	"github.com/herald-push/herald/services/stream/internal/streamtest"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -37,24 +36,8 @@ func (s *syncBuf) String() string {
 // A client can send a future Last-Event-ID on every request; that must not
 // write a WARN line per request.
 func TestFutureIDWarnsOncePerMinute(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: channel.StreamName, Subjects: []string{channel.StreamSubjects}}); err != nil {
-		t.Fatal(err)
-	}
+	_, js := streamtest.Connect(t, testkit.JetStream(t).ClientURL())
+	streamtest.CreateStream(t, js, jetstream.StreamConfig{})
 	var logs syncBuf
 	s := &Source{js: js, log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})), m: metrics.New(prometheus.NewRegistry())}
 	for range 20 {
