@@ -15,6 +15,7 @@ import (
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/services/api/config"
+	"github.com/herald-push/herald/services/kit/backoff"
 	"github.com/herald-push/herald/services/kit/natsconn"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -104,7 +105,8 @@ const (
 // straight to JetStream and fail on their own if it cannot take them. Run
 // returns when ctx is done.
 func (s *Store) Run(ctx context.Context) {
-	wait := setupMinWait
+	wait := backoff.Capped{Min: setupMinWait, Max: setupMaxWait}
+	var timer <-chan time.Time // set while the stream needs ensuring
 	lastErr, lastLog := "", time.Time{}
 	var since time.Time // when the current check began failing
 	for {
@@ -121,18 +123,15 @@ func (s *Store) Run(ctx context.Context) {
 						"failing_for", time.Since(since).Round(time.Millisecond).String())
 					lastErr, lastLog = err.Error(), time.Now()
 				}
-				wait = min(wait*2, setupMaxWait)
+				timer = time.After(wait.Next())
 			} else {
 				if !since.IsZero() {
 					s.log.Info("event stream available again", "stream", channel.StreamName,
 						"unavailable_for", time.Since(since).Round(time.Millisecond).String())
 				}
-				lastErr, since, wait = "", time.Time{}, setupMinWait
+				lastErr, since, timer = "", time.Time{}, nil
+				wait.Reset()
 			}
-		}
-		var timer <-chan time.Time
-		if s.recheck.Load() {
-			timer = time.After(wait)
 		}
 		select {
 		case <-ctx.Done():

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/backoff"
 	"github.com/herald-push/herald/services/kit/natsconn"
 	"github.com/herald-push/herald/services/stream/internal/frame"
 	"github.com/herald-push/herald/services/stream/internal/hub"
@@ -112,7 +113,7 @@ var errGap = errors.New("consumer skipped a delivery")
 // at once after one that was running, then with a capped backoff. It
 // returns nil when ctx is done.
 func (c *Consumer) Run(ctx context.Context) error {
-	wait := minWait
+	wait := backoff.Capped{Min: minWait, Max: maxWait}
 	var down time.Time // when delivery stopped; zero while running
 	reason, attempts, lastLogged := "", 0, ""
 	for {
@@ -125,7 +126,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 					"stalled_for", time.Since(down).Round(time.Millisecond).String(),
 					"attempts", attempts+1, "start_seq", start, "bridged_events", c.bridged.Swap(0))
 			}
-			down, attempts, lastLogged, wait = time.Time{}, 0, "", minWait
+			down, attempts, lastLogged = time.Time{}, 0, ""
+			wait.Reset()
 		})
 		c.caughtUp.Store(false)
 		if ctx.Err() != nil {
@@ -169,9 +171,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(wait):
+		case <-time.After(wait.Next()):
 		}
-		wait = min(wait*2, maxWait)
 	}
 }
 
