@@ -9,6 +9,7 @@ import (
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/proto/heraldv1"
+	"github.com/herald-push/herald/services/kit/jsread"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 )
@@ -46,9 +47,9 @@ const (
 // large, so paging always moves on). An after at or past the stream's end
 // is an empty page.
 //
-// It reads through an ephemeral, in-memory, ack-less consumer that is
-// deleted before returning (and expires on its own if that delete is lost),
-// so history reads never leave state behind. The consumer's pending count
+// It reads through a jsread.Reader (an ephemeral, in-memory, ack-less
+// consumer deleted before returning), so history reads never leave state
+// behind. The consumer's pending count
 // tells how many messages exist, so the fetch never waits for new ones.
 func (s *Store) History(ctx context.Context, pattern string, after uint64, limit int, maxBytes int64) (Page, error) {
 	st, err := s.checkReady()
@@ -58,28 +59,13 @@ func (s *Store) History(ctx context.Context, pattern string, after uint64, limit
 	if after == math.MaxUint64 {
 		return Page{}, nil // nothing can come after it (and after+1 would wrap to 0)
 	}
-	cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		FilterSubject:     channel.Subject(pattern),
-		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       after + 1,
-		AckPolicy:         jetstream.AckNonePolicy,
-		MemoryStorage:     true,
-		Replicas:          1,
-		InactiveThreshold: 30 * time.Second,
-	})
+	cons, err := jsread.Open(ctx, st, "history", after+1, channel.Subject(pattern))
 	if err != nil {
 		return Page{}, s.classify(err)
 	}
-	name := cons.CachedInfo().Name
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if err := st.DeleteConsumer(dctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			s.log.Warn("deleting history consumer; it expires by itself", "consumer", name, "err", err)
-		}
-	}()
+	defer cons.Close(ctx, s.log)
 
-	pending := cons.CachedInfo().NumPending
+	pending := cons.Pending()
 	if pending == 0 {
 		return Page{}, nil
 	}
@@ -119,12 +105,8 @@ func (s *Store) History(ctx context.Context, pattern string, after uint64, limit
 // bound) into page, never more than are pending so the server answers at
 // once. It updates pending, last (the last sequence read) and budget, and
 // returns how many messages came.
-func (s *Store) pull(cons jetstream.Consumer, page *Page, want int, maxBytes int64, pending, last *uint64, budget *int64) (int, error) {
-	opts := []jetstream.FetchOpt{jetstream.FetchMaxWait(historyPullWait)}
-	if maxBytes > 0 {
-		opts = append(opts, jetstream.FetchMaxBytes(int(maxBytes)))
-	}
-	batch, err := cons.Fetch(want, opts...)
+func (s *Store) pull(cons *jsread.Reader, page *Page, want int, maxBytes int64, pending, last *uint64, budget *int64) (int, error) {
+	batch, err := cons.Pull(want, int(maxBytes), historyPullWait)
 	if err != nil {
 		return 0, s.classify(err)
 	}

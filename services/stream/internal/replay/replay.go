@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
+	"github.com/herald-push/herald/services/kit/jsread"
 	"github.com/herald-push/herald/services/stream/internal/frame"
 	"github.com/herald-push/herald/services/stream/internal/hub"
 	"github.com/herald-push/herald/services/stream/internal/metrics"
@@ -194,32 +195,12 @@ func (s *Source) fromJetStream(ctx context.Context, out *batchWriter, req Reques
 	if start > req.Through || state.Msgs == 0 {
 		return nil
 	}
-	cfg := jetstream.ConsumerConfig{
-		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       start,
-		AckPolicy:         jetstream.AckNonePolicy,
-		InactiveThreshold: 30 * time.Second, // the server's safety net if our delete is lost
-		MemoryStorage:     true,
-		Replicas:          1,
-	}
-	if f := channel.Filters(req.Patterns); len(f) == 1 {
-		cfg.FilterSubject = f[0]
-	} else {
-		cfg.FilterSubjects = f
-	}
-	cons, err := st.CreateConsumer(ictx, cfg)
+	cons, err := jsread.Open(ictx, st, "replay", start, channel.Filters(req.Patterns)...)
 	if err != nil {
 		return fmt.Errorf("creating replay consumer: %w", err)
 	}
-	name := cons.CachedInfo().Name
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := s.js.DeleteConsumer(dctx, channel.StreamName, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			s.log.Warn("deleting replay consumer", "consumer", name, "err", err)
-		}
-	}()
-	pending := cons.CachedInfo().NumPending
+	defer cons.Close(ctx, s.log)
+	pending := cons.Pending()
 	if pending == 0 {
 		return nil
 	}
@@ -281,12 +262,11 @@ func (s *Source) fromJetStream(ctx context.Context, out *batchWriter, req Reques
 // fetch pulls the next messages of a replay: at most fetchBatch and never
 // more than are pending (so the server answers without waiting), and when
 // bounded at most fetchBytes; unbounded it pulls one message.
-func (s *Source) fetch(cons jetstream.Consumer, pending uint64, bounded bool) (jetstream.MessageBatch, error) {
+func (s *Source) fetch(cons *jsread.Reader, pending uint64, bounded bool) (jetstream.MessageBatch, error) {
 	if !bounded {
-		return cons.Fetch(1, jetstream.FetchMaxWait(fetchWait))
+		return cons.Pull(1, 0, fetchWait)
 	}
-	n := int(min(pending, fetchBatch))
-	return cons.Fetch(n, jetstream.FetchMaxBytes(s.fetchBytes), jetstream.FetchMaxWait(fetchWait))
+	return cons.Pull(int(min(pending, fetchBatch)), s.fetchBytes, fetchWait)
 }
 
 // batchWriter coalesces replayed frames into few writes and stops early when
