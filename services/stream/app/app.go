@@ -41,7 +41,7 @@ type App struct {
 	consumer *consumer.Consumer
 	control  *control.Registry
 	auth     *auth.Verifier
-	stream   *httpapi.Stream
+	sse      *httpapi.Handler // GET /stream
 	handler  http.Handler
 
 	shutdown     context.Context // done when the HTTP server starts shutting down
@@ -91,7 +91,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	shutdown, stop := context.WithCancel(context.Background())
 	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, auth: verifier, shutdown: shutdown, stopAccepted: stop}
 
-	stream := &httpapi.Stream{
+	sse := &httpapi.Handler{
 		Opts: httpapi.Options{
 			Heartbeat:    cfg.Heartbeat,
 			Retry:        cfg.Retry,
@@ -111,9 +111,9 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Log:      log,
 		Metrics:  m,
 	}
-	a.stream = stream
+	a.sse = sse
 	mux := http.NewServeMux()
-	mux.Handle("GET /stream", stream)
+	mux.Handle("GET /stream", sse)
 	mux.HandleFunc("GET /healthz", health.Live)
 	mux.Handle("GET /readyz", health.Ready(
 		health.Check{Name: "nats", Func: func(ctx context.Context) error { return natsconn.Check(ctx, nc) }},
@@ -176,7 +176,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	// nor closes: wait for their retry frames here, before NATS is closed.
 	dctx, cancel := context.WithTimeout(graceCtx, a.cfg.ShutdownGrace)
 	defer cancel()
-	if n := a.stream.Drain(dctx); n > 0 {
+	if n := a.sse.Drain(dctx); n > 0 {
 		a.log.Warn("closed streams still open at the end of the shutdown grace", "streams", n)
 	}
 	if err != nil {

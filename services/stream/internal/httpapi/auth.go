@@ -14,7 +14,7 @@ var errExpired = errors.New("the stream's token expired")
 
 // authenticate reads the token (Bearer, ?access_token=, cookie) and writes
 // the 401 itself when it is bad; ok is false then.
-func (s *Stream) authenticate(w http.ResponseWriter, r *http.Request) (auth.Rights, bool) {
+func (s *Handler) authenticate(w http.ResponseWriter, r *http.Request) (auth.Rights, bool) {
 	rights, _, err := s.Auth.Authenticate(r, true)
 	if err != nil {
 		var e *auth.Error
@@ -31,7 +31,7 @@ func (s *Stream) authenticate(w http.ResponseWriter, r *http.Request) (auth.Righ
 
 // authorize answers 401 (anonymous) or 403 (a token) when a channel of the
 // request is not covered by a subscribe grant; ok is false then.
-func (s *Stream) authorize(w http.ResponseWriter, rights auth.Rights, channels []string) bool {
+func (s *Handler) authorize(w http.ResponseWriter, rights auth.Rights, channels []string) bool {
 	if ch, bad := rights.Uncovered(channels); bad {
 		s.Metrics.Requests.WithLabelValues("forbidden").Inc()
 		problem.Write(w, auth.Deny(rights, fmt.Sprintf("not allowed to subscribe to %q", ch)))

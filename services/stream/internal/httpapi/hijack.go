@@ -34,7 +34,7 @@ var errKept = errors.New("connection kept by net/http")
 // success the conn is tracked in s.streams and the caller must end it; extra
 // is how many bytes the client sent after its request. Any error but errKept
 // means the connection is gone.
-func (s *Stream) hijack(w http.ResponseWriter, r *http.Request) (conn net.Conn, extra int, err error) {
+func (s *Handler) hijack(w http.ResponseWriter, r *http.Request) (conn net.Conn, extra int, err error) {
 	if r.ProtoMajor != 1 || r.Method != http.MethodGet || !s.streams.begin() {
 		return nil, 0, errKept
 	}
@@ -129,7 +129,7 @@ func (t *tracker) end(c net.Conn) {
 // end by themselves once Shutdown is done: retry frame, then close). When ctx
 // is done first, it closes the connections left, which fails their pending
 // writes, gives their streams a moment to end, and returns how many it closed.
-func (s *Stream) Drain(ctx context.Context) int {
+func (s *Handler) Drain(ctx context.Context) int {
 	t := &s.streams
 	t.mu.Lock()
 	t.draining = true

@@ -47,8 +47,8 @@ type Options struct {
 	MaxConnections int
 }
 
-// Stream is the /stream handler.
-type Stream struct {
+// Handler is the /stream handler.
+type Handler struct {
 	Opts     Options
 	Hub      *hub.Hub
 	Replay   *replay.Source
@@ -69,7 +69,7 @@ var (
 	errLifetime = errors.New("stream reached its maximum lifetime")
 )
 
-func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := logging.IncomingRequestID(r)
 	w.Header().Set(logging.RequestIDHeader, reqID)
 	log := s.Log.With("request_id", reqID)
@@ -111,11 +111,11 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Metrics.Requests.WithLabelValues("ok").Inc()
 
-	st := &stream{s: s, id: newConnID(), q: q, expires: rights.Expires}
-	admitted = false // st.close releases it
-	st.log = log.With("conn", logging.ConnHash(st.id))
-	st.sub, st.through = s.Hub.Subscribe(q.channels)
-	s.Control.Add(st.id, st.sub, control.Owner{Principal: rights.Principal, Anonymous: rights.Anonymous, Subscribe: rights.Subscribe})
+	c := &conn{s: s, id: newConnID(), q: q, expires: rights.Expires}
+	admitted = false // c.close releases it
+	c.log = log.With("conn", logging.ConnHash(c.id))
+	c.sub, c.through = s.Hub.Subscribe(q.channels)
+	s.Control.Add(c.id, c.sub, control.Owner{Principal: rights.Principal, Anonymous: rights.Anonymous, Subscribe: rights.Subscribe})
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
@@ -126,21 +126,21 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// client's reconnect opens a new one anyway). Hijacked, the body ends
 	// when the connection closes.
 	h.Set("Connection", "close")
-	open := frame.Connected(st.id, q.channels, s.Opts.Retry)
+	open := frame.Connected(c.id, q.channels, s.Opts.Retry)
 
-	conn, extra, err := s.hijack(w, r)
+	sock, extra, err := s.hijack(w, r)
 	switch {
 	case err == nil:
 		if extra > 0 {
-			st.log.Debug("ignoring bytes sent after the stream request", "bytes", extra)
+			c.log.Debug("ignoring bytes sent after the stream request", "bytes", extra)
 		}
 		head := appendHead(make([]byte, 0, 256+len(open)), r, h)
-		out := &deadlineWriter{w: conn, dl: conn, timeout: s.Opts.WriteTimeout}
+		out := &deadlineWriter{w: sock, dl: sock, timeout: s.Opts.WriteTimeout}
 		// r's context ends when this handler returns; the stream outlives it.
 		go func() {
-			defer s.streams.end(conn)
-			defer conn.Close()
-			st.serve(context.Background(), out, noFlush, append(head, open...))
+			defer s.streams.end(sock)
+			defer sock.Close()
+			c.serve(context.Background(), out, noFlush, append(head, open...))
 		}()
 	case errors.Is(err, errKept):
 		rc := http.NewResponseController(w)
@@ -149,16 +149,17 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})
 		w.WriteHeader(http.StatusOK)
-		st.serve(r.Context(), &deadlineWriter{w: w, dl: rc, timeout: s.Opts.WriteTimeout}, rc.Flush, open)
+		c.serve(r.Context(), &deadlineWriter{w: w, dl: rc, timeout: s.Opts.WriteTimeout}, rc.Flush, open)
 	default:
-		st.close()
+		c.close()
 		s.Metrics.Disconnects.WithLabelValues("client").Inc()
 	}
 }
 
-// stream is one accepted /stream request, subscribed to the hub.
-type stream struct {
-	s       *Stream
+// conn is one accepted /stream request (one connection id), subscribed to
+// the hub.
+type conn struct {
+	s       *Handler
 	id      string
 	q       query
 	log     *slog.Logger
@@ -167,18 +168,18 @@ type stream struct {
 	expires time.Time // the token's exp; zero = none
 }
 
-func (st *stream) close() {
-	st.sub.Close()
-	st.s.Control.Remove(st.id)
-	st.s.open.Add(-1)
+func (c *conn) close() {
+	c.sub.Close()
+	c.s.Control.Remove(c.id)
+	c.s.open.Add(-1)
 }
 
 // serve sends open (on a hijacked connection, the response head too), replays
 // what a resuming client missed, then the live feed until the stream ends.
 // On a hijacked connection flush is noFlush: every write goes to the socket.
-func (st *stream) serve(parent context.Context, out *deadlineWriter, flush func() error, open []byte) {
-	s, sub, q := st.s, st.sub, st.q
-	defer st.close()
+func (c *conn) serve(parent context.Context, out *deadlineWriter, flush func() error, open []byte) {
+	s, sub, q := c.s, c.sub, c.q
+	defer c.close()
 
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -188,8 +189,8 @@ func (st *stream) serve(parent context.Context, out *deadlineWriter, flush func(
 		t := time.AfterFunc(jitter(s.Opts.MaxLifetime, 0.2), func() { cancel(errLifetime) })
 		defer t.Stop()
 	}
-	if !st.expires.IsZero() {
-		t := time.AfterFunc(time.Until(st.expires), func() { cancel(errExpired) })
+	if !c.expires.IsZero() {
+		t := time.AfterFunc(time.Until(c.expires), func() { cancel(errExpired) })
 		defer t.Stop()
 	}
 
@@ -197,12 +198,12 @@ func (st *stream) serve(parent context.Context, out *deadlineWriter, flush func(
 		s.Metrics.Disconnects.WithLabelValues("client").Inc()
 		return
 	}
-	st.log.Debug("stream opened", "channels", q.channels, "last_event_id", q.lastID, "resume", q.resume)
+	c.log.Debug("stream opened", "channels", q.channels, "last_event_id", q.lastID, "resume", q.resume)
 
-	skip := st.through
+	skip := c.through
 	var err error
 	if q.resume {
-		skip, err = s.Replay.Replay(ctx, out, flush, replay.Request{After: q.lastID, Through: st.through, Patterns: q.channels, Sub: sub})
+		skip, err = s.Replay.Replay(ctx, out, flush, replay.Request{After: q.lastID, Through: c.through, Patterns: q.channels, Sub: sub})
 	}
 	if err == nil {
 		err = sub.Serve(ctx, out, flush, s.Opts.Heartbeat, skip)
@@ -211,7 +212,7 @@ func (st *stream) serve(parent context.Context, out *deadlineWriter, flush func(
 		// dropped by the hub; the write that was stuck failed after that
 		err = hub.ErrSlow
 	}
-	s.finish(st.log, out, flush, context.Cause(ctx), err)
+	s.finish(c.log, out, flush, context.Cause(ctx), err)
 }
 
 func write(out *deadlineWriter, flush func() error, p []byte) error {
@@ -225,7 +226,7 @@ func noFlush() error { return nil }
 
 // finish records why the stream ended and, on shutdown, tells the client
 // to come back after a jittered delay so replicas are not stormed at once.
-func (s *Stream) finish(log *slog.Logger, out *deadlineWriter, flush func() error, cause, err error) {
+func (s *Handler) finish(log *slog.Logger, out *deadlineWriter, flush func() error, cause, err error) {
 	switch {
 	case errors.Is(cause, errShutdown):
 		s.Metrics.Disconnects.WithLabelValues("shutdown").Inc()
@@ -258,7 +259,7 @@ func clientGone(err error) bool {
 	return errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
-func (s *Stream) waitReady(ctx context.Context) bool {
+func (s *Handler) waitReady(ctx context.Context) bool {
 	select {
 	case <-s.Ready:
 		return true

@@ -8,7 +8,7 @@ import (
 
 // admit takes one of the replica's MaxConnections slots, or reports that
 // none is free. The caller gives a taken slot back (stream.close does).
-func (s *Stream) admit() bool {
+func (s *Handler) admit() bool {
 	n := s.open.Add(1)
 	if limit := s.Opts.MaxConnections; limit > 0 && n > int64(limit) {
 		s.open.Add(-1)
@@ -24,7 +24,7 @@ func (s *Stream) admit() bool {
 // by then perhaps on another replica or to a freed slot. The delay is
 // jittered up to twice sse.retry so refused clients do not return at once.
 // A resuming client loses nothing: its Last-Event-ID is unchanged.
-func (s *Stream) refuse(w http.ResponseWriter) {
+func (s *Handler) refuse(w http.ResponseWriter) {
 	s.Metrics.Requests.WithLabelValues("refused").Inc()
 	s.Metrics.Refusals.WithLabelValues("max_connections").Inc()
 	h := w.Header()
