@@ -37,8 +37,6 @@ type Event struct {
 	// The event data as a JSON value (text/plain bodies are stored as a JSON string),
 	// so the stream service can embed it in its envelope without re-encoding.
 	Data []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
-	// Media type of the original request body ("application/json" or "text/plain").
-	ContentType string `protobuf:"bytes,4,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	// When the api accepted the event.
 	Time *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
 	// Request id of the publishing HTTP request, for tracing.
@@ -98,13 +96,6 @@ func (x *Event) GetData() []byte {
 	return nil
 }
 
-func (x *Event) GetContentType() string {
-	if x != nil {
-		return x.ContentType
-	}
-	return ""
-}
-
 func (x *Event) GetTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.Time
@@ -123,15 +114,14 @@ var File_herald_v1_event_proto protoreflect.FileDescriptor
 
 const file_herald_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x15herald/v1/event.proto\x12\therald.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x01\n" +
+	"\x15herald/v1/event.proto\x12\therald.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x01\n" +
 	"\x05Event\x12\x18\n" +
 	"\achannel\x18\x01 \x01(\tR\achannel\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\x12!\n" +
-	"\fcontent_type\x18\x04 \x01(\tR\vcontentType\x12.\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\x12.\n" +
 	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x06 \x01(\tR\trequestIdB7Z5github.com/herald-push/herald/proto/heraldv1;heraldv1b\x06proto3"
+	"request_id\x18\x06 \x01(\tR\trequestIdJ\x04\b\x04\x10\x05R\fcontent_typeB7Z5github.com/herald-push/herald/proto/heraldv1;heraldv1b\x06proto3"
 
 var (
 	file_herald_v1_event_proto_rawDescOnce sync.Once

@@ -89,7 +89,7 @@ func historyOfMaximalEvents(t *testing.T) {
 	data := []byte(`"` + strings.Repeat("x", size-2) + `"`)
 	for i := 0; i < events; i += 100 {
 		for range 100 {
-			b, _ := proto.Marshal(&heraldv1.Event{Channel: "max", Type: "message", Data: data, ContentType: "application/json", Time: timestamppb.Now()})
+			b, _ := proto.Marshal(&heraldv1.Event{Channel: "max", Type: "message", Data: data, Time: timestamppb.Now()})
 			if _, err := e.js.PublishAsync(channel.Subject("max"), b); err != nil {
 				t.Fatal(err)
 			}

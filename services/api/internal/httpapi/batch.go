@@ -148,7 +148,7 @@ func (s *server) batchItem(ctx context.Context, rights auth.Rights, raw json.Raw
 		}
 		it.MsgID = msgID(rights.Principal, *be.IdempotencyKey)
 	}
-	ev, err := newEvent(ctx, be.Channel, be.Type, data, mediaJSON)
+	ev, err := newEvent(ctx, be.Channel, be.Type, data)
 	if err != nil {
 		return store.Item{}, err
 	}

@@ -111,7 +111,7 @@ func (s *server) publish(c echo.Context) error {
 	if err := s.checkStored(data); err != nil {
 		return err
 	}
-	ev, err := newEvent(c.Request().Context(), name, typ, data, mt)
+	ev, err := newEvent(c.Request().Context(), name, typ, data)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *server) publish(c echo.Context) error {
 }
 
 // newEvent builds the event to store; a bad type is a 422.
-func newEvent(ctx context.Context, name string, typ *string, data []byte, contentType string) (*heraldv1.Event, error) {
+func newEvent(ctx context.Context, name string, typ *string, data []byte) (*heraldv1.Event, error) {
 	t := "message"
 	if typ != nil {
 		if err := channel.ValidateType(*typ); err != nil {
@@ -140,12 +140,11 @@ func newEvent(ctx context.Context, name string, typ *string, data []byte, conten
 		t = *typ
 	}
 	return &heraldv1.Event{
-		Channel:     name,
-		Type:        t,
-		Data:        data,
-		ContentType: contentType,
-		Time:        timestamppb.Now(),
-		RequestId:   logging.RequestID(ctx),
+		Channel:   name,
+		Type:      t,
+		Data:      data,
+		Time:      timestamppb.Now(),
+		RequestId: logging.RequestID(ctx),
 	}, nil
 }
 

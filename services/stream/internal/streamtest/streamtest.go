@@ -62,7 +62,7 @@ func Publish(t testing.TB, js jetstream.JetStream, ch, typ, data string) uint64 
 // TryPublish is Publish returning the error (for use off the test goroutine).
 func TryPublish(js jetstream.JetStream, ch, typ, data string) (uint64, error) {
 	b, err := proto.Marshal(&heraldv1.Event{
-		Channel: ch, Type: typ, Data: []byte(data), ContentType: "application/json",
+		Channel: ch, Type: typ, Data: []byte(data),
 		Time: timestamppb.New(time.Date(2026, 11, 26, 10, 0, 0, 123e6, time.UTC)),
 	})
 	if err != nil {
