@@ -57,7 +57,7 @@ func (r *run) exec(ctx context.Context) error {
 	tick := newTicker(r)
 	defer tick.stop()
 
-	if err := r.connect(subCtx, &wg, tick); err != nil {
+	if err := r.connect(subCtx, &wg); err != nil {
 		return err
 	}
 	if r.o.Scenario == Idle {
@@ -75,7 +75,7 @@ func (r *run) exec(ctx context.Context) error {
 
 // connect starts every subscriber with at most DialConcurrency connecting at
 // once and waits until each is ready or has failed, or ConnectTimeout passes.
-func (r *run) connect(ctx context.Context, wg *sync.WaitGroup, tick *ticker) error {
+func (r *run) connect(ctx context.Context, wg *sync.WaitGroup) error {
 	o := r.o
 	ready := make(chan int, o.Subscribers)
 	failed := make(chan int, o.Subscribers)
@@ -151,7 +151,6 @@ func (r *run) connect(ctx context.Context, wg *sync.WaitGroup, tick *ticker) err
 		return fmt.Errorf("connect: %d of %d subscribers failed (dial errors %d, bad status %d; e.g. %s)",
 			failedN, o.Subscribers, r.sh.DialErrors.Load(), r.sh.BadStatus.Load(), sample)
 	}
-	tick.markStart(time.Now())
 	return nil
 }
 

@@ -93,8 +93,6 @@ func newTicker(r *run) *ticker {
 	return t
 }
 
-func (t *ticker) markStart(time.Time) {}
-
 func (t *ticker) markPublish(at time.Time) {
 	t.mu.Lock()
 	t.pubStart = at
