@@ -20,10 +20,8 @@ const Service = "api"
 
 // Config is the api's typed configuration.
 type Config struct {
-	HTTPAddr  string
-	NATS      natsconn.Options
-	LogLevel  string
-	LogFormat string
+	service.Basics // http.addr, log.level, log.format
+	NATS           natsconn.Options
 
 	// BodyLimit bounds a single-event request body and each event's data in
 	// a batch; BatchBodyLimit bounds a whole batch request body.
@@ -56,13 +54,8 @@ type Retention struct {
 
 // Keys lists every setting with its default.
 func Keys() []kitconfig.Key {
-	keys := []kitconfig.Key{
-		{Name: "http.addr", Default: ":8081", Usage: "HTTP listen address"},
-	}
-	keys = append(keys, natsconn.Keys()...)
+	keys := append(service.BasicKeys(":8081"), natsconn.Keys()...)
 	keys = append(keys, []kitconfig.Key{
-		{Name: "log.level", Default: "info", Usage: "log level: debug, info, warn or error"},
-		{Name: "log.format", Default: "json", Usage: "log format: json or text"},
 		{Name: "api.body_limit", Default: "64KiB", Usage: "largest single-event request body, and largest data of one event in a batch"},
 		{Name: "api.batch_body_limit", Default: "1MiB", Usage: "largest batch request body"},
 		{Name: "api.batch_max", Default: 100, Usage: "most events in one batch request"},
@@ -94,27 +87,14 @@ func Load(args []string) (Config, *viper.Viper, error) {
 
 // Default returns the configuration with every key at its default,
 // ignoring the environment, so tests get the same values everywhere.
-func Default() Config {
-	v := viper.New()
-	for _, k := range Keys() {
-		v.SetDefault(k.Name, k.Default)
-	}
-	cfg, err := FromViper(v)
-	if err != nil {
-		// The defaults are constants checked by the tests.
-		panic(fmt.Sprintf("default api config is invalid: %v", err))
-	}
-	return cfg
-}
+func Default() Config { return kitconfig.Defaults(Keys(), FromViper) }
 
 // FromViper validates v into a Config; the error names every bad key.
 func FromViper(v *viper.Viper) (Config, error) {
 	r := kitconfig.NewReader(v)
 	c := Config{
-		HTTPAddr:        r.String("http.addr"),
+		Basics:          service.ReadBasics(r),
 		NATS:            natsconn.Read(r),
-		LogLevel:        r.OneOf("log.level", "debug", "info", "warn", "error"),
-		LogFormat:       r.OneOf("log.format", "json", "text"),
 		BodyLimit:       r.Bytes("api.body_limit", 1<<10, 8<<20),
 		BatchBodyLimit:  r.Bytes("api.batch_body_limit", 1<<10, 64<<20),
 		BatchMax:        r.Int("api.batch_max", 1, 10000),
@@ -160,9 +140,4 @@ func unlimitedBytes(r *kitconfig.Reader, v *viper.Viper, key string) int64 {
 		return -1
 	}
 	return r.Bytes(key, 1<<10, 1<<50)
-}
-
-// Basics returns the settings every service has, for kit/service.
-func (c Config) Basics() service.Basics {
-	return service.Basics{HTTPAddr: c.HTTPAddr, LogLevel: c.LogLevel, LogFormat: c.LogFormat}
 }

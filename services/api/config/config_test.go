@@ -11,13 +11,14 @@ import (
 	"github.com/herald-push/herald/services/api/config"
 	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/natsconn"
+	"github.com/herald-push/herald/services/kit/service"
 )
 
 func TestDefault(t *testing.T) {
 	t.Setenv("HERALD_API_BATCH_MAX", "7") // Default ignores the environment
 	got := config.Default()
 	want := config.Config{
-		HTTPAddr: ":8081", NATS: natsconn.Default(), LogLevel: "info", LogFormat: "json",
+		Basics: service.Basics{HTTPAddr: ":8081", LogLevel: "info", LogFormat: "json"}, NATS: natsconn.Default(),
 		BodyLimit: 64 << 10, BatchBodyLimit: 1 << 20, BatchMax: 100, HistoryLimit: 100, HistoryLimitMax: 1000,
 		HistoryBytesMax: 4 << 20,
 		ControlTimeout:  2 * time.Second, PublishTimeout: 5 * time.Second, MaxChannels: 32,

@@ -27,6 +27,21 @@ type Key struct {
 	Secret  bool // masked when logged
 }
 
+// Defaults is the configuration with every key at its default, ignoring the
+// environment, files and flags, read by from (a service's FromViper); it
+// panics when the defaults do not pass from's checks (a test catches that).
+func Defaults[C any](keys []Key, from func(*viper.Viper) (C, error)) C {
+	v := viper.New()
+	for _, k := range keys {
+		v.SetDefault(k.Name, k.Default)
+	}
+	c, err := from(v)
+	if err != nil {
+		panic(fmt.Sprintf("the default configuration is invalid: %v", err))
+	}
+	return c
+}
+
 // EnvName is the environment variable that sets key.
 func EnvName(key string) string {
 	return EnvPrefix + "_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))

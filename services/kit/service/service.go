@@ -22,16 +22,42 @@ import (
 	"github.com/herald-push/herald/services/kit/logging"
 )
 
-// Basics are the settings every service has.
+// Basics are the settings every service has; a service's Config embeds
+// them, lists BasicKeys among its keys and reads them with ReadBasics.
 type Basics struct {
 	HTTPAddr  string
 	LogLevel  string
 	LogFormat string
 }
 
-// Config is a service's typed configuration.
+func (b Basics) basics() Basics { return b }
+
+// BasicKeys declares http.addr (default addr), log.level and log.format.
+func BasicKeys(addr string) []config.Key {
+	return []config.Key{
+		{Name: "http.addr", Default: addr, Usage: "HTTP listen address (host:port)"},
+		{Name: "log.level", Default: "info", Usage: "log level: debug, info, warn or error"},
+		{Name: "log.format", Default: "json", Usage: "log format: json or text"},
+	}
+}
+
+// ReadBasics reads and checks the keys of BasicKeys.
+func ReadBasics(r *config.Reader) Basics {
+	b := Basics{
+		HTTPAddr:  r.String("http.addr"),
+		LogLevel:  r.OneOf("log.level", "debug", "info", "warn", "error"),
+		LogFormat: r.OneOf("log.format", "json", "text"),
+	}
+	if b.HTTPAddr != "" {
+		_, _, err := net.SplitHostPort(b.HTTPAddr)
+		r.Check(err == nil, "http.addr", "%q is not host:port (e.g. :8080)", b.HTTPAddr)
+	}
+	return b
+}
+
+// Config is a service's typed configuration: a struct embedding Basics.
 type Config interface {
-	Basics() Basics
+	basics() Basics
 }
 
 // App is a built service: it serves on ln until ctx is done, then shuts down
@@ -73,7 +99,7 @@ func Run[C Config, A App](ctx context.Context, p Program[C, A], args []string) e
 	if err != nil {
 		return fmt.Errorf("loading config: %w", err)
 	}
-	basics := cfg.Basics()
+	basics := cfg.basics()
 	if healthcheck {
 		return health.Probe(ctx, basics.HTTPAddr)
 	}

@@ -16,11 +16,7 @@ import (
 	"github.com/herald-push/herald/services/kit/health"
 )
 
-type testConfig struct{ addr string }
-
-func (c testConfig) Basics() Basics {
-	return Basics{HTTPAddr: c.addr, LogLevel: "error", LogFormat: "json"}
-}
+type testConfig struct{ Basics }
 
 // testApp serves with serve.
 type testApp struct {
@@ -43,7 +39,7 @@ func testProgram(serve func(ctx context.Context, ln net.Listener) error) Program
 			if err != nil {
 				return testConfig{}, nil, err
 			}
-			return testConfig{addr: v.GetString("http.addr")}, v, nil
+			return testConfig{Basics{HTTPAddr: v.GetString("http.addr"), LogLevel: "error", LogFormat: "json"}}, v, nil
 		},
 		New: func(testConfig, *slog.Logger) (testApp, error) { return testApp{serve: serve}, nil },
 	}

@@ -5,7 +5,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"syscall"
 	"time"
 
@@ -21,10 +20,8 @@ const Service = "stream"
 
 // Config is the stream service's typed configuration.
 type Config struct {
-	HTTPAddr  string
-	NATS      natsconn.Options
-	LogLevel  string
-	LogFormat string
+	service.Basics // http.addr, log.level, log.format
+	NATS           natsconn.Options
 
 	// Heartbeat is how long a stream may stay idle before a ": hb" comment.
 	Heartbeat time.Duration
@@ -71,62 +68,35 @@ type Config struct {
 	MaxConnections int
 }
 
-// Keys lists every setting with its default; the README's table comes from here.
+// Keys lists every setting with its default (Default reads them back); the
+// README's table comes from here.
 func Keys() []kitconfig.Key {
 	return append(ownKeys(), auth.Keys()...)
 }
 
 func ownKeys() []kitconfig.Key {
-	d := Default()
-	keys := []kitconfig.Key{
-		{Name: "http.addr", Default: d.HTTPAddr, Usage: "listen address of the HTTP server"},
-	}
-	keys = append(keys, natsconn.Keys()...)
+	keys := append(service.BasicKeys(":8082"), natsconn.Keys()...)
 	return append(keys, []kitconfig.Key{
-		{Name: "log.level", Default: d.LogLevel, Usage: "log level: debug, info, warn or error"},
-		{Name: "log.format", Default: d.LogFormat, Usage: "log format: json or text"},
-		{Name: "sse.heartbeat", Default: d.Heartbeat, Usage: "idle time before a heartbeat comment is sent"},
-		{Name: "sse.retry", Default: d.Retry, Usage: "reconnection delay sent to clients in the retry: field"},
-		{Name: "sse.queue_size", Default: d.QueueSize, Usage: "per-connection queue of live events; a client whose queue fills is disconnected"},
-		{Name: "sse.max_channels", Default: d.MaxChannels, Usage: "maximum channels or patterns per connection"},
-		{Name: "sse.shutdown_grace", Default: d.ShutdownGrace, Usage: "time allowed to tell clients to reconnect and close them on shutdown"},
-		{Name: "sse.max_lifetime", Default: d.MaxLifetime, Usage: "close streams after about this long (±20% jitter) so clients rebalance; 0 = never"},
-		{Name: "sse.ring_size", Default: d.RingSize, Usage: "recent events kept in memory to serve resumes without JetStream; 0 = always read JetStream"},
-		{Name: "sse.write_timeout", Default: d.WriteTimeout, Usage: "a client that does not accept a write for this long is disconnected"},
-		{Name: "sse.replay_concurrency", Default: d.ReplayConcurrency, Usage: "resumes reading JetStream at once (each uses a short-lived consumer); more wait their turn"},
-		{Name: "consumer.heartbeat", Default: d.ConsumerHeartbeat, Usage: "idle heartbeat the event consumer expects from JetStream; two missed in a row recreate it from the next sequence (500ms..15s)"},
+		{Name: "sse.heartbeat", Default: 15 * time.Second, Usage: "idle time before a heartbeat comment is sent"},
+		{Name: "sse.retry", Default: 3 * time.Second, Usage: "reconnection delay sent to clients in the retry: field"},
+		{Name: "sse.queue_size", Default: 256, Usage: "per-connection queue of live events; a client whose queue fills is disconnected"},
+		{Name: "sse.max_channels", Default: 32, Usage: "maximum channels or patterns per connection"},
+		{Name: "sse.shutdown_grace", Default: 10 * time.Second, Usage: "time allowed to tell clients to reconnect and close them on shutdown"},
+		{Name: "sse.max_lifetime", Default: time.Duration(0), Usage: "close streams after about this long (±20% jitter) so clients rebalance; 0 = never"},
+		{Name: "sse.ring_size", Default: 10000, Usage: "recent events kept in memory to serve resumes without JetStream; 0 = always read JetStream"},
+		{Name: "sse.write_timeout", Default: 10 * time.Second, Usage: "a client that does not accept a write for this long is disconnected"},
+		{Name: "sse.replay_concurrency", Default: 32, Usage: "resumes reading JetStream at once (each uses a short-lived consumer); more wait their turn"},
+		{Name: "consumer.heartbeat", Default: time.Second, Usage: "idle heartbeat the event consumer expects from JetStream; two missed in a row recreate it from the next sequence (500ms..15s)"},
 		{Name: "sse.queue_bytes", Default: "1MiB", Usage: "per-connection queue of live events in bytes; a client over it is disconnected as slow and resumes"},
 		{Name: "sse.ring_bytes", Default: "64MiB", Usage: "the resume ring's bound in bytes, beside sse.ring_size"},
 		{Name: "sse.replay_fetch_bytes", Default: "256KiB", Usage: "bytes one JetStream pull of a resume asks for (with at most 256 events)"},
-		{Name: "sse.max_connections", Default: d.MaxConnections, Usage: "streams this replica serves at once; more get a retry: and close; 0 = the file-descriptor limit minus 1,024"},
+		{Name: "sse.max_connections", Default: 0, Usage: "streams this replica serves at once; more get a retry: and close; 0 = the file-descriptor limit minus 1,024"},
 	}...)
 }
 
-// Default returns the configuration with every default; tests start from it.
-func Default() Config {
-	return Config{
-		HTTPAddr:      ":8082",
-		NATS:          natsconn.Default(),
-		LogLevel:      "info",
-		LogFormat:     "json",
-		Heartbeat:     15 * time.Second,
-		Retry:         3 * time.Second,
-		QueueSize:     256,
-		MaxChannels:   32,
-		ShutdownGrace: 10 * time.Second,
-		MaxLifetime:   0,
-		RingSize:      10000,
-		WriteTimeout:  10 * time.Second,
-
-		ReplayConcurrency: 32,
-		ConsumerHeartbeat: time.Second,
-		Auth:              auth.Default(),
-		QueueBytes:        1 << 20,
-		RingBytes:         64 << 20,
-		ReplayFetchBytes:  256 << 10,
-		MaxConnections:    0,
-	}
-}
+// Default returns the configuration with every key at its default,
+// ignoring the environment, so tests get the same values everywhere.
+func Default() Config { return kitconfig.Defaults(Keys(), FromViper) }
 
 // Load reads the configuration from args (without the program name), the
 // environment and an optional --config file. The viper is returned so the
@@ -144,10 +114,8 @@ func Load(args []string) (Config, *viper.Viper, error) {
 func FromViper(v *viper.Viper) (Config, error) {
 	r := kitconfig.NewReader(v)
 	c := Config{
-		HTTPAddr:      r.String("http.addr"),
+		Basics:        service.ReadBasics(r),
 		NATS:          natsconn.Read(r),
-		LogLevel:      r.OneOf("log.level", "debug", "info", "warn", "error"),
-		LogFormat:     r.OneOf("log.format", "json", "text"),
 		Heartbeat:     r.Duration("sse.heartbeat", time.Millisecond, time.Hour),
 		Retry:         r.Duration("sse.retry", time.Millisecond, time.Hour),
 		QueueSize:     r.Int("sse.queue_size", 1, 1<<20),
@@ -164,10 +132,6 @@ func FromViper(v *viper.Viper) (Config, error) {
 		RingBytes:         r.Bytes("sse.ring_bytes", 0, 1<<40),
 		ReplayFetchBytes:  r.Bytes("sse.replay_fetch_bytes", 4<<10, 64<<20),
 		MaxConnections:    r.Int("sse.max_connections", 0, 10_000_000),
-	}
-	if c.HTTPAddr != "" {
-		_, _, err := net.SplitHostPort(c.HTTPAddr)
-		r.Check(err == nil, "http.addr", "%q is not host:port (e.g. :8082)", c.HTTPAddr)
 	}
 	r.Check(c.MaxLifetime == 0 || c.MaxLifetime >= time.Second, "sse.max_lifetime", "%s must be 0 (off) or at least 1s", c.MaxLifetime)
 	if err := r.Err(); err != nil {
@@ -193,9 +157,4 @@ func (c Config) ConnectionLimit() int {
 		return 10_000 // unknown or unlimited: a replica's practical size
 	}
 	return max(int(rl.Cur)-fdHeadroom, 64)
-}
-
-// Basics returns the settings every service has, for kit/service.
-func (c Config) Basics() service.Basics {
-	return service.Basics{HTTPAddr: c.HTTPAddr, LogLevel: c.LogLevel, LogFormat: c.LogFormat}
 }

@@ -5,15 +5,43 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/herald-push/herald/services/kit/auth"
+	"github.com/herald-push/herald/services/kit/natsconn"
+	"github.com/herald-push/herald/services/kit/service"
 )
 
 func TestLoadDefaults(t *testing.T) {
+	want := Config{
+		Basics:        service.Basics{HTTPAddr: ":8082", LogLevel: "info", LogFormat: "json"},
+		NATS:          natsconn.Default(),
+		Heartbeat:     15 * time.Second,
+		Retry:         3 * time.Second,
+		QueueSize:     256,
+		MaxChannels:   32,
+		ShutdownGrace: 10 * time.Second,
+		MaxLifetime:   0,
+		RingSize:      10000,
+		WriteTimeout:  10 * time.Second,
+
+		ReplayConcurrency: 32,
+		ConsumerHeartbeat: time.Second,
+		Auth:              auth.Default(),
+		QueueBytes:        1 << 20,
+		RingBytes:         64 << 20,
+		ReplayFetchBytes:  256 << 10,
+		MaxConnections:    0,
+	}
 	cfg, _, err := Load(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(cfg, Default()) {
-		t.Fatalf("Load(nil) = %+v, want %+v", cfg, Default())
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("Load(nil) = %+v\nwant %+v", cfg, want)
+	}
+	t.Setenv("HERALD_SSE_QUEUE_SIZE", "7") // Default ignores the environment
+	if got := Default(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Default() = %+v\nwant %+v", got, want)
 	}
 }
 
