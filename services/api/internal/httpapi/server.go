@@ -11,6 +11,7 @@ import (
 	"github.com/herald-push/herald/services/api/config"
 	"github.com/herald-push/herald/services/api/internal/control"
 	"github.com/herald-push/herald/services/api/internal/metrics"
+	"github.com/herald-push/herald/services/api/internal/openapi"
 	"github.com/herald-push/herald/services/api/internal/store"
 	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
@@ -66,6 +67,12 @@ func newEcho(d Deps) *echo.Echo {
 	getHead(root, "/healthz", echo.WrapHandler(http.HandlerFunc(health.Live)))
 	getHead(root, "/readyz", echo.WrapHandler(health.Ready(d.NATSCheck, health.Check{Name: "stream", Func: d.Store.Ready})))
 	getHead(root, "/metrics", echo.WrapHandler(d.Metrics.Handler()))
+	// nginx passes /api/ through with its prefix, so the document is
+	// reachable there; /openapi.json is for a client talking to the api
+	// directly.
+	spec := echo.WrapHandler(http.HandlerFunc(openapi.Handler))
+	getHead(root, "/openapi.json", spec)
+	getHead(root, "/api/openapi.json", spec)
 
 	for _, r := range e.Routes() {
 		s.routes[r.Path] = true
