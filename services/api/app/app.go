@@ -15,6 +15,7 @@ import (
 	"github.com/herald-push/herald/services/api/internal/control"
 	"github.com/herald-push/herald/services/api/internal/httpapi"
 	"github.com/herald-push/herald/services/api/internal/metrics"
+	"github.com/herald-push/herald/services/api/internal/presence"
 	"github.com/herald-push/herald/services/api/internal/store"
 	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
@@ -59,11 +60,18 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		verifier.Close()
 		return nil, err
 	}
+	pres, err := presence.New(nc, cfg.PresenceTimeout, cfg.PresencePrincipalsMax)
+	if err != nil {
+		nc.Close()
+		verifier.Close()
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: log, nc: nc, store: st, auth: verifier}
 	a.handler = httpapi.New(httpapi.Deps{
 		Config:    cfg,
 		Store:     st,
 		Control:   control.New(nc, cfg.ControlTimeout),
+		Presence:  pres,
 		Auth:      verifier,
 		Metrics:   metrics.New(),
 		Log:       log,

@@ -219,6 +219,12 @@ func TestOpenAPI(t *testing.T) {
 		{"history no token", "GET", "/api/v1/channels/news/events", "", "", nil, 401},
 		{"history forbidden", "GET", "/api/v1/channels/chat.%3E/events", "", "", []string{"Authorization", chatOnly}, 403},
 
+		{"presence", "GET", "/api/v1/channels/news/presence", "", "", []string{"Authorization", all}, 200},
+		{"presence anonymous pattern", "GET", "/api/v1/channels/chat.*/presence", "", "", nil, 200},
+		{"presence bad pattern", "GET", "/api/v1/channels/a..b/presence", "", "", []string{"Authorization", all}, 400},
+		{"presence no token", "GET", "/api/v1/channels/news/presence", "", "", nil, 401},
+		{"presence forbidden", "GET", "/api/v1/channels/%3E/presence", "", "", []string{"Authorization", chatOnly}, 403},
+
 		{"control replace", "PUT", "/api/v1/connections/c1/channels", js, chs, []string{"Authorization", all}, 200},
 		{"control get", "GET", "/api/v1/connections/c1/channels", "", "", []string{"Authorization", all}, 200},
 		{"control add", "POST", "/api/v1/connections/c1/channels", js, `{"channels":["ticker"]}`, []string{"Authorization", all}, 200},
@@ -271,6 +277,7 @@ func TestOpenAPI(t *testing.T) {
 		{"readyz down", "GET", "/readyz", "", "", nil, 503},
 		{"publish down", "POST", "/api/v1/channels/news/events", js, `{"data":1}`, []string{"Authorization", all}, 503},
 		{"batch down", "POST", "/api/v1/events", js, `{"events":[{"channel":"news","data":1}]}`, []string{"Authorization", all}, 503},
+		{"presence down", "GET", "/api/v1/channels/news/presence", "", "", []string{"Authorization", all}, 503},
 		{"history down", "GET", "/api/v1/channels/news/events", "", "", []string{"Authorization", all}, 503},
 		{"control get down", "GET", "/api/v1/connections/c1/channels", "", "", []string{"Authorization", all}, 503},
 		{"control replace down", "PUT", "/api/v1/connections/c1/channels", js, chs, []string{"Authorization", all}, 503},

@@ -24,6 +24,7 @@ import (
 	"github.com/herald-push/herald/services/stream/internal/httpapi"
 	"github.com/herald-push/herald/services/stream/internal/hub"
 	"github.com/herald-push/herald/services/stream/internal/metrics"
+	"github.com/herald-push/herald/services/stream/internal/presence"
 	"github.com/herald-push/herald/services/stream/internal/replay"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -40,6 +41,7 @@ type App struct {
 	hub      *hub.Hub
 	consumer *consumer.Consumer
 	control  *control.Registry
+	presence *presence.Server
 	auth     *auth.Verifier
 	stream   *httpapi.Stream
 	handler  http.Handler
@@ -78,8 +80,15 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		verifier.Close()
 		return nil, err
 	}
+	pres, err := presence.New(nc, ctl, log)
+	if err != nil {
+		_ = ctl.Close()
+		nc.Close()
+		verifier.Close()
+		return nil, err
+	}
 	shutdown, stop := context.WithCancel(context.Background())
-	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, auth: verifier, shutdown: shutdown, stopAccepted: stop}
+	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, presence: pres, auth: verifier, shutdown: shutdown, stopAccepted: stop}
 
 	stream := &httpapi.Stream{
 		Opts: httpapi.Options{
@@ -139,6 +148,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	defer func() {
 		stopConsumer()
 		wg.Wait()
+		if err := a.presence.Close(); err != nil {
+			a.log.Warn("closing presence subscription", "err", err)
+		}
 		if err := a.control.Close(); err != nil {
 			a.log.Warn("closing control subscription", "err", err)
 		}

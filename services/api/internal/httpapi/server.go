@@ -12,6 +12,7 @@ import (
 	"github.com/herald-push/herald/services/api/internal/control"
 	"github.com/herald-push/herald/services/api/internal/metrics"
 	"github.com/herald-push/herald/services/api/internal/openapi"
+	"github.com/herald-push/herald/services/api/internal/presence"
 	"github.com/herald-push/herald/services/api/internal/store"
 	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
@@ -24,6 +25,8 @@ type Deps struct {
 	Config  config.Config
 	Store   *store.Store
 	Control *control.Client
+	// Presence gathers presence from the stream replicas.
+	Presence *presence.Client
 	// Auth decides what each request may do.
 	Auth    *auth.Verifier
 	Metrics *metrics.Metrics
@@ -57,6 +60,7 @@ func newEcho(d Deps) *echo.Echo {
 	v1 := e.Group("/api/v1")
 	v1.POST("/channels/:channel/events", s.publish)
 	getHead(v1, "/channels/:channel/events", s.history)
+	getHead(v1, "/channels/:channel/presence", s.presence)
 	v1.POST("/events", s.publishBatch)
 	getHead(v1, "/connections/:id/channels", s.controlGet)
 	v1.PUT("/connections/:id/channels", s.controlReplace)
