@@ -95,4 +95,3 @@ func pathEscape(s string) string {
 	// escaping ('>' is not allowed raw in a path by some proxies).
 	return strings.NewReplacer("*", "%2A", ">", "%3E").Replace(s)
 }
-

@@ -176,4 +176,3 @@ func publishBatch(ctx context.Context, f publishFlags, e env, evs []batchEvent) 
 	}
 	return nil
 }
-
