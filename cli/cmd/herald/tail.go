@@ -191,7 +191,7 @@ func (t *tailer) dispatch(id string, hasID bool, typ, data string) error {
 			// itself, so lines published come back as the same lines.
 			fmt.Fprintln(t.e.stdout, str)
 		default:
-			fmt.Fprintln(t.e.stdout, data)
+			fmt.Fprintln(t.e.stdout, string(env.Data))
 		}
 	}
 	t.printed++
