@@ -74,6 +74,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	}
 	h := hub.New(hub.Options{QueueSize: cfg.QueueSize, RingSize: cfg.RingSize, Metrics: hub.NewMetrics(reg)})
 	cons := consumer.New(js, h, cfg.RingSize, log, m)
+	cons.Lag = metrics.NewLag(reg)
 	ctl, err := control.New(nc, cfg.MaxChannels, log, m)
 	if err != nil {
 		nc.Close()

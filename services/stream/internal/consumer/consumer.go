@@ -36,6 +36,9 @@ type Consumer struct {
 	ready     chan struct{}
 	lastErr   atomic.Pointer[error]
 	firstSeq  atomic.Uint64 // first sequence handed to the hub by this process
+
+	// Lag, when set, observes each live event's publish→fan-out latency.
+	Lag *metrics.Lag
 }
 
 // New returns a consumer; Run starts it.
@@ -187,6 +190,9 @@ func (c *Consumer) runOnce(ctx context.Context) error {
 			} else {
 				c.firstSeq.CompareAndSwap(0, seq)
 				c.hub.Publish(ev)
+				if c.caughtUp.Load() { // live, not the backlog read at start
+					c.Lag.Observe(b.Time())
+				}
 				prev = seq
 				c.m.ConsumerSeq.Set(float64(seq))
 			}
