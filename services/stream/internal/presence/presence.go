@@ -75,7 +75,12 @@ func (s *Server) StopAnswering() error {
 	err := s.sub.Unsubscribe()
 	s.sub = nil
 	if errors.Is(err, nats.ErrConnectionClosed) {
-		err = nil
+		return nil
+	}
+	if err == nil && s.nc.IsConnected() {
+		// A round trip, so the server has dropped the interest before the
+		// caller goes on (a request sent right after must not reach us).
+		err = s.nc.FlushTimeout(time.Second)
 	}
 	return err
 }
