@@ -153,6 +153,11 @@ func TestCLI(t *testing.T) {
 		t.Errorf("history --after --max: %+v", h)
 	}
 
+	// presence counts the running tail of cli.* (none now) on both replicas.
+	if p := herald(t, bin, env, "", "presence", "cli.*"); p.code != 0 || !strings.Contains(p.stdout, `"pattern":"cli.*"`) || !strings.Contains(p.stdout, `"partial":false`) {
+		t.Errorf("presence: %+v", p)
+	}
+
 	// Exit codes.
 	for _, c := range []struct {
 		name string

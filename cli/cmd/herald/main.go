@@ -37,6 +37,7 @@ const usage = `herald — Herald's command-line client
   herald publish CHANNEL [DATA|-]   publish DATA, or each line of stdin, as events
   herald tail PATTERN...            print events as they arrive (resumes after reconnects)
   herald history PATTERN            print stored events, oldest first, every page
+  herald presence PATTERN           how many connections (and which principals) listen, over all replicas
   herald token                      mint a development token signed with HERALD_AUTH_HMAC_SECRET
 
 Common flags (before or after the command's own):
@@ -83,10 +84,11 @@ func run(ctx context.Context, args []string, e env) int {
 		return exitOK
 	}
 	cmds := map[string]func(context.Context, []string, env) error{
-		"publish": publish,
-		"tail":    tail,
-		"history": history,
-		"token":   token,
+		"publish":  publish,
+		"tail":     tail,
+		"history":  history,
+		"presence": presenceCmd,
+		"token":    token,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
