@@ -14,7 +14,9 @@ import (
 // api, two stream replicas, nginx) and asserts that nothing is lost or
 // duplicated. It asserts no timing: numbers belong to herald-bench.
 func TestSmoke(t *testing.T) {
-	st := launcher.StartTB(t, launcher.Options{Replicas: 2})
+	// Auth fails closed: the smoke runs publish and subscribe anonymously on
+	// their own channels (smoke.r*).
+	st := launcher.StartTB(t, launcher.Options{Replicas: 2, Env: launcher.Anonymous("smoke.>")})
 	publish := st.APIURL + "/api/v1/channels/{channel}/events"
 	tests := []struct {
 		name     string

@@ -1,8 +1,10 @@
 package e2e_test
 
-// docker-compose.yml cannot run here (no Docker engine), so this test holds it
-// to the code instead: the services' real config keys, the nginx template's
-// variables, the Dockerfiles and the binaries' healthcheck subcommand.
+// This test holds docker-compose.yml to the code without running Docker: the
+// services' real config keys, the nginx template's variables, the Dockerfiles
+// and the binaries' healthcheck subcommand, the dev defaults and the stop and
+// restart settings. (Running it for real: docker compose up --build, with
+// ../shared/tools/docker-standins where no registry is reachable.)
 
 import (
 	"context"
@@ -15,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -194,8 +197,13 @@ func TestComposeNginx(t *testing.T) {
 	}
 
 	listen := port(t, e["HERALD_NGINX_LISTEN"])
-	if len(ng.Ports) != 1 || ng.Ports[0].Published != "8080" || port(t, ng.Ports[0].Published) != "8080" || ng.Ports[0].Target != mustAtoi(t, listen) {
-		t.Errorf("nginx: ports %+v, want host 8080 to the listen port %s", ng.Ports, listen)
+	tlsListen := strings.Fields(e["HERALD_NGINX_TLS_LISTEN"])
+	if len(tlsListen) < 2 || tlsListen[1] != "ssl" {
+		t.Fatalf("nginx: HERALD_NGINX_TLS_LISTEN %q, want \"<port> ssl\"", e["HERALD_NGINX_TLS_LISTEN"])
+	}
+	if len(ng.Ports) != 2 || ng.Ports[0].Published != "8080" || ng.Ports[0].Target != mustAtoi(t, listen) ||
+		ng.Ports[1].Published != "8443" || ng.Ports[1].Target != mustAtoi(t, port(t, tlsListen[0])) {
+		t.Errorf("nginx: ports %+v, want host 8080 to the listen port %s and 8443 to the TLS port %s", ng.Ports, listen, tlsListen[0])
 	}
 
 	// The upstreams name real services on the ports those services listen on.
@@ -284,4 +292,124 @@ func mustAtoi(t *testing.T, s string) uint32 {
 		n = n*10 + uint32(c-'0')
 	}
 	return n
+}
+
+// TestComposeOperations checks what #11 asked of compose: nginx stops in
+// about 3s (worker_shutdown_timeout) and is pinned to a version with
+// "resolve" and "http2 on"; HTTPS is set up by the mounted entrypoint script;
+// every service restarts unless stopped and shares one healthcheck policy,
+// which the Dockerfiles' HEALTHCHECK repeats; no Dockerfile has a "# syntax"
+// line (it makes BuildKit pull a frontend image).
+func TestComposeOperations(t *testing.T) {
+	p := loadCompose(t)
+	root := repoRoot(t)
+	ng := service(t, p, "nginx")
+	e := env(ng)
+
+	if cmd := strings.Join(ng.Command, " "); !strings.Contains(cmd, "worker_shutdown_timeout 3s;") || !strings.Contains(cmd, "daemon off;") {
+		t.Errorf("nginx: command %q, want -g 'daemon off; worker_shutdown_timeout 3s;'", cmd)
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(ng.Image, "nginx:%d.%d", &major, &minor); err != nil || major != 1 || minor < 28 {
+		t.Errorf("nginx: image %s, want a pinned nginx:1.28 or newer (upstream resolve, http2 on)", ng.Image)
+	}
+	if e["HERALD_HTTP2"] != "http2 on;" || strings.Contains(e["HERALD_NGINX_TLS_LISTEN"], "http2") {
+		t.Errorf("nginx: HERALD_HTTP2 %q, TLS listen %q; nginx 1.28 takes \"http2 on;\", not the listen parameter", e["HERALD_HTTP2"], e["HERALD_NGINX_TLS_LISTEN"])
+	}
+	if f := strings.Fields(e["HERALD_ACCESS_LOG"]); len(f) != 2 || f[1] != "herald_access" {
+		t.Errorf("nginx: HERALD_ACCESS_LOG %q, want a path and the herald_access format (it drops tokens)", e["HERALD_ACCESS_LOG"])
+	}
+	mounts := map[string]string{}
+	for _, v := range ng.Volumes {
+		mounts[v.Target] = v.Source
+	}
+	script := mounts["/docker-entrypoint.d/15-herald-tls.sh"]
+	if fi, err := os.Stat(script); err != nil || fi.Mode()&0o111 == 0 {
+		t.Errorf("nginx: the TLS entrypoint script %q is not an executable file (%v)", script, err)
+	}
+	certDir := filepath.Dir(e["HERALD_TLS_CERT"])
+	if mounts[certDir] != filepath.Join(root, "certs") || filepath.Dir(e["HERALD_TLS_KEY"]) != certDir {
+		t.Errorf("nginx: HERALD_TLS_CERT %s / KEY %s are not in the ./certs mount (%v)", e["HERALD_TLS_CERT"], e["HERALD_TLS_KEY"], mounts)
+	}
+	for _, v := range []string{"HERALD_STREAM_CONN_LIMIT", "HERALD_API_BURST"} {
+		if n := mustAtoi(t, e[v]); n == 0 {
+			t.Errorf("nginx: %s is 0", v)
+		}
+	}
+	if !regexp.MustCompile(`^[0-9]+r/[sm]$`).MatchString(e["HERALD_API_RATE"]) {
+		t.Errorf("nginx: HERALD_API_RATE %q is not an nginx rate like 100r/s", e["HERALD_API_RATE"])
+	}
+
+	var policy *types.HealthCheckConfig
+	for _, name := range []string{"nats", "api", "stream", "nginx"} {
+		s := service(t, p, name)
+		if s.Restart != types.RestartPolicyUnlessStopped {
+			t.Errorf("%s: restart %q, want unless-stopped", name, s.Restart)
+		}
+		hc := s.HealthCheck
+		if hc == nil || hc.Interval == nil || hc.Timeout == nil || hc.Retries == nil || hc.StartPeriod == nil {
+			t.Errorf("%s: healthcheck %+v lacks the shared policy", name, hc)
+			continue
+		}
+		if policy == nil {
+			policy = hc
+		} else if *hc.Interval != *policy.Interval || *hc.Timeout != *policy.Timeout || *hc.Retries != *policy.Retries || *hc.StartPeriod != *policy.StartPeriod {
+			t.Errorf("%s: healthcheck policy %v/%v/%d/%v differs from the others'", name, *hc.Interval, *hc.Timeout, *hc.Retries, *hc.StartPeriod)
+		}
+	}
+	for _, name := range []string{"api", "stream"} {
+		s := service(t, p, name)
+		df, err := os.ReadFile(filepath.Join(s.Build.Context, s.Build.Dockerfile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if regexp.MustCompile(`(?mi)^#\s*syntax\s*=`).Match(df) {
+			t.Errorf("%s: Dockerfile has a # syntax line", name)
+		}
+		if policy != nil {
+			want := fmt.Sprintf("HEALTHCHECK --interval=%v --timeout=%v --start-period=%v --retries=%d ",
+				time.Duration(*policy.Interval), time.Duration(*policy.Timeout), time.Duration(*policy.StartPeriod), *policy.Retries)
+			if !strings.Contains(string(df), want) {
+				t.Errorf("%s: Dockerfile lacks %q (compose's policy)", name, want)
+			}
+		}
+	}
+}
+
+// TestComposeDevDefaults checks the development credentials: NATS wants a
+// user and password and both services send them; both services share the dev
+// HMAC secret and grant anonymous clients the demo's channels only — exactly
+// what scripts/dev and the launcher use (launcher.DevAuthEnv).
+func TestComposeDevDefaults(t *testing.T) {
+	p := loadCompose(t)
+	cmd := service(t, p, "nats").Command
+	flag := func(name string) string {
+		if i := slices.Index(cmd, name); i >= 0 && i+1 < len(cmd) {
+			return cmd[i+1]
+		}
+		return ""
+	}
+	user, pass := flag("--user"), flag("--pass")
+	if user == "" || pass == "" {
+		t.Fatalf("nats: command %v, want --user and --pass", cmd)
+	}
+	dev := map[string]string{}
+	for _, kv := range launcher.DevAuthEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		dev[k] = v
+	}
+	for _, name := range []string{"api", "stream"} {
+		e := env(service(t, p, name))
+		if e["HERALD_NATS_USER"] != user || e["HERALD_NATS_PASSWORD"] != pass {
+			t.Errorf("%s: NATS user %q password %q, nats wants %q %q", name, e["HERALD_NATS_USER"], e["HERALD_NATS_PASSWORD"], user, pass)
+		}
+		if strings.Contains(e["HERALD_NATS_URL"], "@") {
+			t.Errorf("%s: credentials in HERALD_NATS_URL; use HERALD_NATS_USER/PASSWORD", name)
+		}
+		for k, want := range dev {
+			if got := e[k]; got != want {
+				t.Errorf("%s: %s=%q, want the dev default %q", name, k, got, want)
+			}
+		}
+	}
 }

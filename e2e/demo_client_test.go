@@ -30,7 +30,7 @@ const fakeEventSource = `(() => {
 		rec(id) { this.emit('rec', { channel: 'x', type: 'rec', data: { n: Number(id) }, time: '2026-11-26T10:00:00Z' }, id); }
 		fail() { this.readyState = 2; if (this.onerror) this.onerror(new Event('error')); }
 	};
-	window.h = herald.connect('', { channels: ['x'], types: ['rec'] });
+	window.h = herald.connect('', { channels: ['x'], types: ['rec'], shared: false });
 	window.got = []; window.states = []; window.resumed = []; window.gaps = [];
 	h.on('*', (e) => got.push(e.id));
 	h.on('state', (s) => states.push(s));
@@ -42,7 +42,7 @@ const fakeEventSource = `(() => {
 const fakeState = `JSON.stringify({urls: fakes.map((f) => f.url), got, states, resumed, gaps, last: h.lastEventId, channels: h.channels})`
 
 func TestDemoHeraldDedupesAndReconnectsItself(t *testing.T) {
-	s := launcher.StartTB(t, launcher.Options{})
+	s := launcher.StartTB(t, launcher.Options{Env: demoEnv})
 	ctx := browser.New(t)
 	browser.Navigate(t, ctx, s.BaseURL+"/playground.html")
 	browser.WaitFor(t, ctx, `typeof window.herald === 'object'`, `document.body.innerText`, demoWait)

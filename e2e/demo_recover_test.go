@@ -55,7 +55,7 @@ func finish(t *testing.T, s *launcher.Stack, ctx context.Context, channel string
 }
 
 func TestDemoHeraldRecoversFromKilledReplica(t *testing.T) {
-	s := launcher.StartTB(t, launcher.Options{})
+	s := launcher.StartTB(t, launcher.Options{Env: demoEnv})
 	ctx := clientPage(t, s, "demo.rec")
 
 	n := 0
@@ -83,7 +83,7 @@ func TestDemoHeraldRecoversFromKilledReplica(t *testing.T) {
 // so the new channel's events published during the outage are replayed, once,
 // and the old channel's are not.
 func TestDemoHeraldResumesAfterSwitchAndDrop(t *testing.T) {
-	s := launcher.StartTB(t, launcher.Options{})
+	s := launcher.StartTB(t, launcher.Options{Env: demoEnv})
 	ctx := clientPage(t, s, "demo.sw.a")
 
 	n := 0

@@ -24,7 +24,7 @@ const demoState = `JSON.stringify({state: heraldDemo.herald.state, conn: heraldD
 	messages: [...document.querySelectorAll('#messages .msg-text')].map((e) => e.textContent)})`
 
 func TestDemoSwitchRoomsOnOneConnection(t *testing.T) {
-	s := launcher.StartTB(t, launcher.Options{})
+	s := launcher.StartTB(t, launcher.Options{Env: demoEnv})
 	ctx := browser.New(t)
 	browser.Navigate(t, ctx, s.BaseURL+"/")
 	browser.WaitFor(t, ctx, `window.heraldDemo && heraldDemo.herald.state === 'open'`, `document.body.innerText`, demoWait)

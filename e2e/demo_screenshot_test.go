@@ -39,7 +39,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) string {
 }
 
 func TestDemoScreenshots(t *testing.T) {
-	s := launcher.StartTB(t, launcher.Options{})
+	s := launcher.StartTB(t, launcher.Options{Env: demoEnv})
 	ctx := browser.New(t)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 860)); err != nil {
 		t.Fatal(err)

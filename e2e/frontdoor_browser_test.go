@@ -42,6 +42,10 @@ type published struct {
 
 const describe = `probe.state()`
 
+// frontDoorGrant lets anonymous clients use the front-door tests' channels
+// (auth fails closed; the dev defaults grant only the demo's).
+var frontDoorGrant = launcher.Anonymous("fd.>", "hdr", "dead", "x")
+
 func probeRoot(t *testing.T) string {
 	root, err := filepath.Abs(filepath.Join("testdata", "frontdoor"))
 	if err != nil {
@@ -61,7 +65,7 @@ func openProbe(t *testing.T, s *launcher.Stack, pageURL, channel string, credent
 }
 
 func TestFrontDoorPublishAndReceive(t *testing.T) {
-	s := launcher.StartTB(t, launcher.Options{HTMLRoot: probeRoot(t)})
+	s := launcher.StartTB(t, launcher.Options{HTMLRoot: probeRoot(t), Env: frontDoorGrant})
 	tab := openProbe(t, s, s.BaseURL+"/", "fd.basic", false)
 	tab.waitFor(`probe.connected.length === 1`)
 
@@ -82,7 +86,7 @@ func TestFrontDoorPublishAndReceive(t *testing.T) {
 // until a buffer filled. Each arrival therefore lies between its own publish
 // and the next one.
 func TestFrontDoorEventsArriveOneByOne(t *testing.T) {
-	s := launcher.StartTB(t, launcher.Options{HTMLRoot: probeRoot(t)})
+	s := launcher.StartTB(t, launcher.Options{HTMLRoot: probeRoot(t), Env: frontDoorGrant})
 	tab := openProbe(t, s, s.BaseURL+"/", "fd.paced", false)
 	tab.waitFor(`probe.connected.length === 1`)
 
@@ -136,6 +140,7 @@ func TestFrontDoorHeartbeatOutlivesReadTimeout(t *testing.T) {
 			t.Parallel()
 			s := launcher.StartTB(t, launcher.Options{
 				HTMLRoot:         probeRoot(t),
+				Env:              frontDoorGrant,
 				NginxReadTimeout: 2 * time.Second,
 				Heartbeat:        tt.heartbeat,
 				StreamEnv:        []string{"HERALD_SSE_RETRY=100ms"},
@@ -175,7 +180,7 @@ func TestFrontDoorCORS(t *testing.T) {
 	t.Cleanup(allowed.Close)
 	denied := httptest.NewServer(pages)
 	t.Cleanup(denied.Close)
-	s := launcher.StartTB(t, launcher.Options{HTMLRoot: probeRoot(t), CORSOrigins: []string{"http://cors.invalid", allowed.URL}})
+	s := launcher.StartTB(t, launcher.Options{HTMLRoot: probeRoot(t), Env: frontDoorGrant, CORSOrigins: []string{"http://cors.invalid", allowed.URL}})
 
 	ok := openProbe(t, s, allowed.URL+"/", "fd.cors", true)
 	ok.waitFor(`probe.connected.length === 1`)
@@ -206,6 +211,7 @@ func TestFrontDoorCORS(t *testing.T) {
 func TestFrontDoorReplicaKilled(t *testing.T) {
 	s := launcher.StartTB(t, launcher.Options{
 		HTMLRoot:  probeRoot(t),
+		Env:       frontDoorGrant,
 		StreamEnv: []string{"HERALD_SSE_RETRY=100ms"},
 	})
 	tab := openProbe(t, s, s.BaseURL+"/", "fd.kill", false)

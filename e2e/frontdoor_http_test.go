@@ -17,6 +17,7 @@ func TestFrontDoorHeaders(t *testing.T) {
 	const allowed = "http://app.example:3000"
 	s := launcher.StartTB(t, launcher.Options{
 		HTMLRoot:    probeRoot(t),
+		Env:         frontDoorGrant,
 		CORSOrigins: []string{"http://other.example", allowed},
 		BodyLimit:   "2k",
 	})
@@ -145,7 +146,7 @@ func TestFrontDoorHeaders(t *testing.T) {
 // connect is refused, and proxy_next_upstream sends each to the live one, so
 // every stream opens.
 func TestFrontDoorSkipsDeadReplica(t *testing.T) {
-	s := launcher.StartTB(t, launcher.Options{HTMLRoot: probeRoot(t)})
+	s := launcher.StartTB(t, launcher.Options{HTMLRoot: probeRoot(t), Env: frontDoorGrant})
 	if err := s.KillStream(0); err != nil {
 		t.Fatal(err)
 	}

@@ -33,23 +33,32 @@ type Options struct {
 	CORSOrigins      []string      // origins allowed cross-origin; default none
 	HTMLRoot         string        // served at /; default <repo>/nginx/html
 	BodyLimit        string        // nginx client_max_body_size; default 1m (the api's batch limit)
-	Env              []string      // extra KEY=value for both services
+	Env              []string      // extra HERALD_*=value for both services, after the dev auth defaults (so they win)
+	NoDevAuth        bool          // start the services without DevAuthEnv: no key, no anonymous rights (fail closed)
+	TLSAddr          string        // nginx HTTPS (HTTP/2) listen address; default 127.0.0.1 on a free port
+	TLSCert, TLSKey  string        // PEM files for HTTPS; default a self-signed localhost certificate in Dir
+	StreamConnLimit  int           // nginx: open /stream requests per client IP; default 100
+	APIRate          string        // nginx: /api/ requests per second per client IP (limit_req rate); default 100r/s
+	APIBurst         int           // nginx: requests over APIRate let through at once; default 200
 	APIEnv           []string      // extra KEY=value for the api
 	StreamEnv        []string      // extra KEY=value for every stream replica
+	Nginx            string        // nginx binary; default found by FindNginx
+	Root             string        // repository root; default RepoRoot()
+	BinDir           string        // directory holding prebuilt api and stream binaries; default built once per process
+	Echo             io.Writer     // when set, every process's output is also copied here, line by line
+	NATSCluster      int           // >1: that many nats-server processes in one JetStream cluster, events.replicas = it (see cluster.go); default one embedded server
 	// PassEnv passes the parent's HERALD_* variables on to both services
 	// (over Env, APIEnv and StreamEnv; never the addresses the launcher
 	// wires). scripts/dev sets it; tests leave it off so a developer's shell
 	// cannot change what they test.
 	PassEnv bool
-	Nginx            string        // nginx binary; default found by FindNginx
-	Root             string        // repository root; default RepoRoot()
-	BinDir           string        // directory holding prebuilt api and stream binaries; default built once per process
-	Echo             io.Writer     // when set, every process's output is also copied here, line by line
 }
 
 // Stack is a running topology.
 type Stack struct {
 	BaseURL    string   // nginx: the one origin a browser uses
+	TLSURL     string   // nginx over HTTPS with HTTP/2: https://127.0.0.1:port
+	CertFile   string   // the certificate nginx serves on TLSURL
 	APIURL     string   // the api directly
 	StreamURLs []string // each stream replica directly
 	NATSURL    string
@@ -64,6 +73,8 @@ type Stack struct {
 	mu       sync.Mutex
 	natsOpts *server.Options
 	nats     *server.Server
+	cluster  []*natsNode // NATSCluster > 1 (cluster.go)
+	natsBin  string
 	api      *proc
 	streams  []*proc
 	nginx    *proc
@@ -114,10 +125,21 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, err
 		}
 	}
-	if err := s.startNATS(-1); err != nil {
+	if opts.NATSCluster > 1 {
+		if err := s.startCluster(ctx, opts.NATSCluster); err != nil {
+			return nil, err
+		}
+		s.opts.APIEnv = append([]string{fmt.Sprintf("HERALD_EVENTS_REPLICAS=%d", min(opts.NATSCluster, 5))}, s.opts.APIEnv...)
+	} else if err := s.startNATS(-1); err != nil {
 		return nil, err
 	}
-	s.env = childEnv(os.Environ(), "HERALD_NATS_URL="+s.NATSURL)
+	// The dev auth defaults come first: anything after them with the same
+	// name (the environment childEnv passes on, Options.Env) wins, as the
+	// last of duplicate names does for exec.
+	if !opts.NoDevAuth {
+		s.env = DevAuthEnv()
+	}
+	s.env = append(s.env, childEnv(os.Environ(), "HERALD_NATS_URL="+s.NATSURL)...)
 	if err := s.startAPI(ctx); err != nil {
 		return nil, err
 	}
@@ -195,8 +217,13 @@ func (s *Stack) startAPI(ctx context.Context) error {
 		return err
 	}
 	s.APIURL = "http://" + addr
-	env := append(append(append([]string{}, s.env...), s.opts.Env...), s.opts.APIEnv...)
-	env = append(append(env, s.passed()...), "HERALD_HTTP_ADDR="+addr)
+	env := append([]string{}, s.env...)
+	if len(s.opts.CORSOrigins) > 0 {
+		// The origins nginx lets through CORS may also publish with a cookie.
+		env = append(env, "HERALD_AUTH_ALLOWED_ORIGINS="+strings.Join(s.opts.CORSOrigins, " "))
+	}
+	env = append(append(append(env, s.opts.Env...), s.opts.APIEnv...), s.passed()...)
+	env = append(env, "HERALD_HTTP_ADDR="+addr)
 	p, err := startProc("api", filepath.Join(s.bin, apiBinary), nil, env, filepath.Join(s.Dir, "logs", "api.log"), s.opts.Echo)
 	if err != nil {
 		return err
@@ -251,23 +278,9 @@ func (s *Stack) RestartNATS() error {
 }
 
 func (s *Stack) startNginx(ctx context.Context) error {
-	addr := s.opts.Addr
-	if addr == "" {
-		var err error
-		if addr, err = freeAddr(); err != nil {
-			return err
-		}
-	}
-	vars := map[string]string{
-		"HERALD_NGINX_LISTEN":        addr,
-		"HERALD_API_UPSTREAM":        "server " + strings.TrimPrefix(s.APIURL, "http://") + ";",
-		"HERALD_STREAM_UPSTREAMS":    serverLines(s.streamAddr),
-		"HERALD_CORS_ORIGINS":        strings.Join(s.opts.CORSOrigins, " "),
-		"HERALD_BODY_LIMIT":          s.opts.BodyLimit,
-		"HERALD_STREAM_READ_TIMEOUT": nginxDuration(s.opts.NginxReadTimeout),
-		"HERALD_HTML_ROOT":           s.opts.HTMLRoot,
-		// Never asked: local upstreams are addresses, not names to re-resolve.
-		"HERALD_RESOLVER": "127.0.0.1",
+	vars, err := s.nginxVars()
+	if err != nil {
+		return err
 	}
 	tmpl, err := os.ReadFile(filepath.Join(s.opts.Root, "nginx", "templates", "herald.conf.template"))
 	if err != nil {
@@ -288,7 +301,6 @@ func (s *Stack) startNginx(ctx context.Context) error {
 		return err
 	}
 	s.nginx = p
-	s.BaseURL = "http://" + addr
 	if err := waitReady(ctx, p, s.BaseURL+"/healthz"); err != nil {
 		return fmt.Errorf("%w\nnginx error.log:\n%s", err, tail(filepath.Join(prefix, "logs", "error.log"), 20))
 	}
@@ -374,6 +386,7 @@ func (s *Stack) Close() error {
 		s.nats.Shutdown()
 		s.nats.WaitForShutdown()
 	}
+	errs = append(errs, s.stopCluster()...)
 	if s.removeDir {
 		errs = append(errs, os.RemoveAll(s.Dir))
 	}

@@ -66,7 +66,7 @@ func TestStack(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.BaseURL+"/stream?channel=smoke", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.BaseURL+"/stream?channel=chat.smoke", nil)
 	stream, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestStack(t *testing.T) {
 	}
 	waitLine(": hb")
 
-	post, err := http.Post(s.BaseURL+"/api/v1/channels/smoke/events", "application/json", strings.NewReader(`{"data":{"n":1}}`))
+	post, err := http.Post(s.BaseURL+"/api/v1/channels/chat.smoke/events", "application/json", strings.NewReader(`{"data":{"n":1}}`))
 	if err != nil {
 		t.Fatal(err)
 	}

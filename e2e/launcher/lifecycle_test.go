@@ -46,7 +46,7 @@ func TestStackLifecycle(t *testing.T) {
 
 	// After the NATS restart (same store), publishing through nginx works.
 	waitOK(t, s.BaseURL+"/api/readyz")
-	resp, err := http.Post(s.BaseURL+"/api/v1/channels/life/events", "application/json", strings.NewReader(`{"data":1}`))
+	resp, err := http.Post(s.BaseURL+"/api/v1/channels/chat.life/events", "application/json", strings.NewReader(`{"data":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}

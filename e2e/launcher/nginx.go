@@ -43,8 +43,9 @@ func nginxDuration(d time.Duration) string {
 }
 
 // writeNginxConfig lays out prefix as an nginx prefix directory: the rendered
-// snippet in conf.d/herald.conf, and a main nginx.conf that includes it and
-// keeps the pid file, logs and temp files inside prefix, so it needs no root
+// snippet in conf.d/herald.conf (which sets its own access_log), and a main
+// nginx.conf that includes it and keeps the pid file, logs and temp files
+// inside prefix, so it needs no root
 // and no system paths. It is what the official image's own nginx.conf does,
 // minus the parts that only make sense in a container.
 func writeNginxConfig(prefix, snippet string) (string, error) {
@@ -64,6 +65,9 @@ func writeNginxConfig(prefix, snippet string) (string, error) {
 	}
 	p := func(name string) string { return filepath.Join(prefix, name) }
 	conf := user + `worker_processes 1;
+# Open streams hold a stopping worker; after this it closes them (the
+# clients reconnect) rather than keep SIGQUIT waiting for an hour.
+worker_shutdown_timeout 3s;
 pid ` + p("nginx.pid") + `;
 error_log ` + p("logs/error.log") + ` info;
 
@@ -84,8 +88,6 @@ http {
         font/woff2               woff2;
     }
     default_type application/octet-stream;
-    log_format herald '$remote_addr "$request" $status $body_bytes_sent upstream=$upstream_addr rt=$request_time';
-    access_log ` + p("logs/access.log") + ` herald;
     client_body_temp_path ` + p("tmp/body") + `;
     proxy_temp_path ` + p("tmp/proxy") + `;
     fastcgi_temp_path ` + p("tmp/fastcgi") + `;

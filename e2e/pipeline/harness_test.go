@@ -133,7 +133,7 @@ func startAPI(t *testing.T, natsURL string) *service {
 func startAPIWith(t *testing.T, natsURL string, tune func(*apiconfig.Config)) *service {
 	t.Helper()
 	cfg := apiconfig.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
 	// Auth fails closed by default; the pipeline tests grant anonymous
 	// callers everything explicitly (auth is tested by the services'
 	// hardening tests).
@@ -154,7 +154,7 @@ func startAPIWith(t *testing.T, natsURL string, tune func(*apiconfig.Config)) *s
 func startStream(t *testing.T, natsURL, addr string, tune func(*streamconfig.Config)) *service {
 	t.Helper()
 	cfg := streamconfig.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
 	cfg.ShutdownGrace = 5 * time.Second
 	cfg.Retry = 10 * time.Millisecond
 	cfg.Auth.AnonymousSubscribe = []string{">"} // see startAPI

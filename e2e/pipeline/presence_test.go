@@ -19,7 +19,7 @@ import (
 func startReplica(t *testing.T, natsURL string) (*service, *streamapp.App) {
 	t.Helper()
 	cfg := streamconfig.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
 	cfg.ShutdownGrace = 5 * time.Second
 	authOnly(&cfg.Auth)
 	cfg.Auth.AnonymousSubscribe = []string{"chat.*"}

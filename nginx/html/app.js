@@ -1,11 +1,15 @@
-// app.js — the demo at /: a multi-room chat and a ticker on ONE EventSource.
-// Switching rooms replaces the connection's channels through herald.js (the
-// connection control API); the EventSource stays open.
+// app.js — the demo at /: a multi-room chat and a ticker on ONE EventSource
+// for the whole browser (herald.js shares it between tabs). Switching rooms
+// replaces the channels through herald.js (the connection control API); the
+// EventSource stays open. Each message adds one list item (nothing is
+// re-rendered), and what the page keeps is bounded, so it stays live at
+// hundreds of messages a second.
 import * as herald from '/herald.js';
 
 const ROOMS = ['lobby', 'dev', 'random'];
 const TICKER = 'ticker';
-const MAX_MESSAGES = 200;
+const MAX_MESSAGES = 200; // per room, in memory and on screen
+const MAX_RECEIVED = 1000; // heraldDemo.received keeps the newest this many
 const MAX_TICKS = 8;
 const TICKER_LIMIT = 120; // a started ticker stops by itself after this many ticks
 const HISTORY_PAGES = 10;
@@ -17,7 +21,7 @@ const roomChannel = (room) => `chat.${room}`;
 let room = ROOMS.includes(location.hash.slice(1)) ? location.hash.slice(1) : ROOMS[0];
 /** room → Map(id → event), so switching back shows what was already seen. */
 const messages = new Map(ROOMS.map((r) => [r, new Map()]));
-/** Every event herald.js delivered, in order (read by the browser tests). */
+/** The newest events herald.js delivered, in order (read by the browser tests). */
 const received = [];
 let lastPrice = null;
 /** The room whose channels the server has confirmed (tests wait on it). */
@@ -52,7 +56,8 @@ h.on('error', (err) => notice(`Could not change channels: ${err.message}`, 'warn
 
 h.on('*', (ev) => {
   received.push({ id: ev.id, channel: ev.channel, type: ev.type, data: ev.data });
-  renderMeta();
+  if (received.length > MAX_RECEIVED + 100) received.splice(0, received.length - MAX_RECEIVED);
+  soon(renderMeta);
 });
 h.on('chat', (ev) => addMessage(ev));
 h.on('tick', (ev) => addTick(ev));
@@ -122,14 +127,35 @@ $('composer').addEventListener('submit', async (e) => {
   }
 });
 
+// addMessage keeps ev in its room (the newest MAX_MESSAGES by id) and, when
+// that room is on screen, inserts one list item in id order (live messages
+// go at the end, history before them) and drops the oldest past the cap.
 function addMessage(ev) {
   const r = ROOMS.find((x) => roomChannel(x) === ev.channel);
   if (!r || !ev.data || typeof ev.data.text !== 'string') return;
   const map = messages.get(r);
   if (map.has(ev.id)) return;
+  let evicted = null;
+  if (map.size >= MAX_MESSAGES) {
+    evicted = oldest(map);
+    if (cmp(ev.id, evicted) < 0) return; // older than everything kept
+    map.delete(evicted);
+  }
   map.set(ev.id, ev);
-  if (map.size > MAX_MESSAGES) map.delete(map.keys().next().value);
-  if (r === room) renderRoom();
+  if (r !== room) return;
+  const ol = $('messages');
+  if (evicted !== null) ol.querySelector(`li[data-id="${evicted}"]`)?.remove();
+  let before = null;
+  for (let li = ol.lastElementChild; li && cmp(li.dataset.id, ev.id) > 0; li = li.previousElementSibling) before = li;
+  ol.insertBefore(messageItem(ev), before);
+  soon(renderCount);
+  soon(scrollDown);
+}
+
+function oldest(map) {
+  let min = null;
+  for (const id of map.keys()) if (min === null || cmp(id, min) < 0) min = id;
+  return min;
 }
 
 function renderRoom() {
@@ -139,11 +165,34 @@ function renderRoom() {
   $('room-title').textContent = `# ${room}`;
   $('text').placeholder = `Message #${room}`;
   const list = [...messages.get(room).values()].sort((a, b) => cmp(a.id, b.id));
-  $('room-count').textContent = list.length ? `${list.length} message${list.length === 1 ? '' : 's'}` : 'no messages yet';
-  $('empty').hidden = list.length > 0;
+  $('messages').replaceChildren(...list.map(messageItem));
+  renderCount();
+  scrollDown();
+}
+
+function renderCount() {
+  const n = messages.get(room).size;
+  $('room-count').textContent = n ? `${n} message${n === 1 ? '' : 's'}` : 'no messages yet';
+  $('empty').hidden = n > 0;
+}
+
+function scrollDown() {
   const ol = $('messages');
-  ol.replaceChildren(...list.map(messageItem));
   ol.scrollTop = ol.scrollHeight;
+}
+
+// soon runs fn once before the next frame however often it is asked: the
+// count, the scroll position and the meta panel follow a burst of messages
+// without a layout per message.
+const pending = new Set();
+function soon(fn) {
+  if (pending.size === 0) requestAnimationFrame(flush);
+  pending.add(fn);
+}
+function flush() {
+  const fns = [...pending];
+  pending.clear();
+  for (const fn of fns) fn();
 }
 
 function messageItem(ev) {
@@ -248,10 +297,7 @@ function cmp(a, b) {
 }
 
 // Keep the newest message in view when the layout changes (e.g. rotation).
-window.addEventListener('resize', () => {
-  const ol = $('messages');
-  ol.scrollTop = ol.scrollHeight;
-});
+window.addEventListener('resize', scrollDown);
 
 renderRoom();
 renderMeta();

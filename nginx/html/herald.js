@@ -8,29 +8,37 @@
 //   await h.setChannels(['chat.dev', 'ticker']);     // same EventSource, no reconnect
 //   await h.publish('chat.dev', { text: 'hi' }, { type: 'chat' });
 //
-// One EventSource per handle. Channel changes go through the connection
-// control API, so the page keeps its single HTTP connection. The browser's own
+// One EventSource per browser: by default the tabs of an origin elect a
+// leader (herald-shared.js) whose handle holds the only EventSource, and
+// every other tab's handle is fed over a BroadcastChannel; `{shared: false}`
+// gives a handle its own EventSource (the Herald class below). Channel changes
+// go through the connection control API, so the page keeps its single HTTP
+// connection. The browser's own
 // reconnect reuses the URL the EventSource was created with; once the channels
 // have changed that URL is stale, so herald.js then reconnects by itself with
 // the current channels and last_event_id (also when the EventSource has given
 // up for good after a non-200). Events are de-duplicated by id, so a resume
 // never shows an event twice.
+//
+// Auth: cookie by default; `token` or `getToken` → `access_token=` on the
+// stream URL and `Authorization: Bearer` on publish and channel changes. When
+// the server ends a stream with `herald.expired` (the token's exp), or a
+// connect fails before it opened, herald.js asks getToken() again and
+// reconnects with last_event_id.
 
-/** Names that `on()` treats as lifecycle notifications rather than event types. */
-const LIFECYCLE = new Set(['state', 'connected', 'subscribed', 'gap', 'resumed', 'error']);
+import { Auth, LIFECYCLE, addTo, backoff, cmpId, emit, httpError, publish, sameSet, uniq } from './herald-base.js';
+import { SharedHerald } from './herald-shared.js';
 
 /** Frames the stream service sends that are not publisher events. */
 const SYS_CONNECTED = 'herald.connected';
 const SYS_SUBSCRIBED = 'herald.subscribed';
 const SYS_GAP = 'herald.gap';
+const SYS_EXPIRED = 'herald.expired';
 
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 15000;
 // A resume's replay arrives as a burst; it is over once the stream has been
 // quiet this long (or after RESUME_MAX_MS if it never goes quiet).
 const RESUME_QUIET_MS = 300;
 const RESUME_MAX_MS = 3000;
-const PUBLISH_ATTEMPTS = 3;
 
 /**
  * An event as handed to listeners.
@@ -49,15 +57,24 @@ const PUBLISH_ATTEMPTS = 3;
  * @property {string} [lastEventId]     resume after this id (replays what was missed)
  * @property {string[]} [types]         extra event types to receive on '*' without an own listener
  * @property {boolean} [withCredentials] send cookies cross-origin (EventSource and fetch)
+ * @property {string} [token]           a JWT: access_token= on the stream, Authorization: Bearer on fetches
+ * @property {() => (string|null|Promise<string|null>)} [getToken] a fresh token (asked first, after
+ *           herald.expired, after a refused connect and after a 401); null → use the cookie
+ * @property {boolean} [shared]         one EventSource for all tabs of this origin (default true)
  */
 
 /**
- * Opens a Herald stream and returns its handle.
+ * Opens a Herald stream and returns its handle: shared with the other tabs
+ * of this origin (a SharedHerald, same methods and listeners as Herald)
+ * unless opts.shared is false or the browser has no BroadcastChannel.
  * @param {string} baseUrl  origin of the Herald front door, '' for the page's own origin
  * @param {ConnectOptions} opts
- * @returns {Herald}
+ * @returns {Herald|SharedHerald}
  */
-export function connect(baseUrl, opts) {
+export function connect(baseUrl, opts = {}) {
+  if (opts.shared !== false && typeof BroadcastChannel === 'function') {
+    return new SharedHerald(baseUrl, opts, (o) => new Herald(baseUrl, { ...o, shared: false }));
+  }
   return new Herald(baseUrl, opts);
 }
 
@@ -82,7 +99,9 @@ export function connect(baseUrl, opts) {
  *   events arrived in the burst right after reconnecting (until the stream was
  *   quiet for 300 ms, at most 3 s) — the replay of what was missed; a live
  *   event that happens to land in that burst is counted too.
- * - `'error'` fn(Error) for a failed background channel sync.
+ * - `'expired'` fn({reason}) the server ended the stream because the token
+ *   expired; herald.js renews it (getToken) and resumes by itself.
+ * - `'error'` fn(Error) for a failed background channel sync or getToken.
  */
 export class Herald {
   /**
@@ -94,12 +113,17 @@ export class Herald {
     this._channels = uniq(opts.channels || []);
     this._lastId = opts.lastEventId != null && opts.lastEventId !== '' ? String(opts.lastEventId) : null;
     this._cred = !!opts.withCredentials;
+    // A shared handle lends its Auth to the leader's connection it makes, so
+    // the tab's publishes and its stream renew one token, not two.
+    this._auth = opts.auth instanceof Auth ? opts.auth : new Auth(opts);
     this._life = new Map(); // lifecycle name → Set(fn)
     this._byType = new Map(); // event type → Set(fn)
     this._all = new Set(); // '*'
-    this._esTypes = new Set(['message', SYS_CONNECTED, SYS_SUBSCRIBED, SYS_GAP]);
+    this._esTypes = new Set(['message', SYS_CONNECTED, SYS_SUBSCRIBED, SYS_GAP, SYS_EXPIRED]);
     for (const t of opts.types || []) this._esTypes.add(t);
     this._es = null;
+    this._esOpen = false; // herald.connected seen on this._es
+    this._opening = false; // waiting for getToken before the next EventSource
     this._urlChannels = [];
     this._connId = null;
     this._state = 'connecting';
@@ -188,30 +212,8 @@ export class Herald {
    * @param {{type?: string, idempotencyKey?: string}} [opts]
    * @returns {Promise<{id: string, channel: string, type: string, time: string}>}
    */
-  async publish(channel, data, opts = {}) {
-    const key = opts.idempotencyKey || randomKey();
-    const body = JSON.stringify(opts.type ? { type: opts.type, data } : { data });
-    const url = `${this._base}/api/v1/channels/${encodeURIComponent(channel)}/events`;
-    let lastErr;
-    for (let attempt = 0; attempt < PUBLISH_ATTEMPTS; attempt++) {
-      if (attempt > 0) await sleep(backoff(attempt));
-      let res;
-      try {
-        res = await fetch(url, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
-          body,
-          credentials: this._cred ? 'include' : 'same-origin',
-        });
-      } catch (err) {
-        lastErr = err;
-        continue;
-      }
-      if (res.ok) return res.json();
-      lastErr = await httpError(res);
-      if (res.status < 500) break;
-    }
-    throw lastErr;
+  publish(channel, data, opts = {}) {
+    return publish(this._base, this._auth, channel, data, opts);
   }
 
   /** Closes the stream for good; no more reconnects or events. */
@@ -231,15 +233,29 @@ export class Herald {
     const q = new URLSearchParams();
     for (const c of this._channels) q.append('channel', c);
     if (this._lastId !== null) q.set('last_event_id', this._lastId);
+    if (this._auth.token) q.set('access_token', this._auth.token);
     return `${this._base}/stream?${q}`;
   }
 
   _open() {
-    if (this._closed) return;
+    if (this._closed || this._opening) return;
     this._setState('connecting');
+    if (this._auth.stale) {
+      // Ask getToken first; the EventSource is made once it answered.
+      this._opening = true;
+      this._auth.renew().then(
+        () => { this._opening = false; this._open(); },
+        (err) => {
+          this._opening = false;
+          this._emit(this._life.get('error'), err);
+          if (!this._closed) this._schedule();
+        });
+      return;
+    }
     this._urlChannels = this._channels.slice();
     const es = new EventSource(this._streamUrl(), { withCredentials: this._cred });
     this._es = es;
+    this._esOpen = false;
     for (const t of this._esTypes) this._listen(es, t);
     es.onerror = () => this._onError(es);
   }
@@ -255,7 +271,14 @@ export class Herald {
     // The browser retries by itself with the same URL and a Last-Event-ID
     // header. That is right unless the URL is stale or it has given up.
     const stale = !sameSet(this._urlChannels, this._channels);
+    // Until the next herald.connected this EventSource is not open; a
+    // refusal of the browser's own retry counts as refused before open.
+    const wasOpen = this._esOpen;
+    this._esOpen = false;
     if (es.readyState === EventSource.CLOSED || stale) {
+      // Refused before it opened (401 for an expired or bad token looks
+      // like any other non-200 to an EventSource): renew before retrying.
+      if (!wasOpen) this._auth.invalidate();
       es.close();
       this._es = null;
       this._schedule();
@@ -285,6 +308,7 @@ export class Herald {
       case SYS_GAP:
         this._emit(this._life.get('gap'), { after: String(payload.after), firstAvailable: String(payload.first_available) });
         return;
+      case SYS_EXPIRED: return this._onExpired(es, payload);
     }
     const id = e.lastEventId;
     if (id) {
@@ -303,7 +327,27 @@ export class Herald {
     this._emit(this._all, ev);
   }
 
+  // The server ends a stream at its token's exp. Its retry: would bring the
+  // browser back with the same URL, whose access_token is the expired one, so
+  // herald.js closes it, renews the token and resumes from the last id now.
+  _onExpired(es, payload) {
+    es.close();
+    this._es = null;
+    this._connId = null;
+    this._endResume();
+    this._auth.invalidate();
+    this._emit(this._life.get('expired'), { reason: payload.reason || 'expired' });
+    this._setState('connecting');
+    if (this._auth.getToken) {
+      this._open();
+    } else {
+      // A cookie the app renews by itself: come back after a short pause.
+      this._schedule();
+    }
+  }
+
   _onConnected(p) {
+    this._esOpen = true;
     this._connId = p.connection_id;
     this._attempt = 0;
     const reconnect = this._connects++ > 0;
@@ -371,11 +415,10 @@ export class Herald {
       }
       return want;
     }
-    const res = await fetch(`${this._base}/api/v1/connections/${encodeURIComponent(id)}/channels`, {
+    const res = await this._auth.fetch(`${this._base}/api/v1/connections/${encodeURIComponent(id)}/channels`, {
       method: 'PUT',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ channels: want }),
-      credentials: this._cred ? 'include' : 'same-origin',
     });
     if (res.status === 404) {
       // The connection is gone (its replica died): reconnect with the new set.
@@ -402,72 +445,6 @@ export class Herald {
   }
 
   _emit(set, ...args) {
-    if (!set) return;
-    for (const fn of [...set]) {
-      try {
-        fn(...args);
-      } catch (err) {
-        // A listener's bug must not stop delivery to the others.
-        setTimeout(() => { throw err; });
-      }
-    }
+    emit(set, ...args);
   }
-}
-
-function addTo(map, key, fn) {
-  if (!map.has(key)) map.set(key, new Set());
-  map.get(key).add(fn);
-  return () => map.get(key).delete(fn);
-}
-
-function uniq(list) {
-  return [...new Set(list.map(String))];
-}
-
-function sameSet(a, b) {
-  if (a.length !== b.length) return false;
-  const s = new Set(a);
-  return b.every((x) => s.has(x));
-}
-
-// cmpId compares two numeric ids exactly (they are 64-bit sequences).
-function cmpId(a, b) {
-  try {
-    const x = BigInt(a);
-    const y = BigInt(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-  } catch {
-    return a < b ? -1 : a > b ? 1 : 0;
-  }
-}
-
-// backoff is "equal jitter": half fixed, half random, doubling to a cap, so a
-// replica's clients do not all come back at the same instant.
-function backoff(attempt) {
-  const exp = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, attempt - 1));
-  return exp / 2 + Math.random() * (exp / 2);
-}
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-// randomKey works outside secure contexts too (crypto.randomUUID does not).
-function randomKey() {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
-async function httpError(res) {
-  let problem = null;
-  try {
-    problem = await res.json();
-  } catch {
-    // not problem+json (e.g. an nginx error page)
-  }
-  const err = new Error((problem && (problem.detail || problem.title)) || `HTTP ${res.status}`);
-  err.status = res.status;
-  err.problem = problem;
-  return err;
 }

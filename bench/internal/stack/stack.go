@@ -25,6 +25,10 @@ import (
 	"github.com/herald-push/herald/e2e/launcher"
 )
 
+// AnonymousGrant is what the bench's services let anonymous clients publish
+// and subscribe: every channel herald-bench names (bench.<stamp>-<k>.c<i>).
+const AnonymousGrant = "bench.>"
+
 // Options choose the topology.
 type Options struct {
 	Via      string // "nginx" or "direct"
@@ -55,7 +59,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			o.Replicas = 2
 		}
 	}
-	l, err := launcher.Start(ctx, launcher.Options{Replicas: o.Replicas})
+	// Auth fails closed: the bench publishes and subscribes without tokens,
+	// on its own channels only (bench.<run>.c<i>), as anonymous.
+	l, err := launcher.Start(ctx, launcher.Options{Replicas: o.Replicas, Env: launcher.Anonymous(AnonymousGrant)})
 	if err != nil {
 		return nil, fmt.Errorf("starting the stack: %w", err)
 	}
@@ -192,16 +198,19 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	vars := templateVars(root, addr, l.APIURL, l.StreamURLs)
+	s.prefix, err = os.MkdirTemp("", "herald-bench-nginx-")
+	if err != nil {
+		return "", err
+	}
+	vars, err := templateVars(bin, s.prefix, root, addr, l.APIURL, l.StreamURLs)
+	if err != nil {
+		return "", err
+	}
 	tmpl, err := os.ReadFile(filepath.Join(root, "nginx", "templates", "herald.conf.template"))
 	if err != nil {
 		return "", fmt.Errorf("reading nginx template: %w", err)
 	}
 	snippet, err := launcher.Render(string(tmpl), vars)
-	if err != nil {
-		return "", err
-	}
-	s.prefix, err = os.MkdirTemp("", "herald-bench-nginx-")
 	if err != nil {
 		return "", err
 	}
@@ -232,22 +241,49 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 }
 
 // templateVars are the values the bench's nginx renders the template with.
-func templateVars(root, addr, apiURL string, streamURLs []string) map[string]string {
+// The HTTPS listener (a self-signed certificate in prefix) is there because
+// the template always has one; the bench speaks plain HTTP. The per-IP limits
+// are set far above the bench's load: its subscribers come from a few
+// loopback addresses, and the limits are not what it measures.
+func templateVars(nginx, prefix, root, addr, apiURL string, streamURLs []string) (map[string]string, error) {
 	var streams []string
 	for _, u := range streamURLs {
 		streams = append(streams, "server "+strings.TrimPrefix(u, "http://")+";")
 	}
+	cert, key, err := launcher.SelfSignedCert(filepath.Join(prefix, "tls"))
+	if err != nil {
+		return nil, err
+	}
+	major, minor, patch, err := launcher.NginxVersion(nginx)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	tlsAddr := ln.Addr().String()
+	ln.Close()
+	tlsListen, http2 := launcher.HTTP2Vars(tlsAddr, major, minor, patch)
 	return map[string]string{
 		"HERALD_NGINX_LISTEN":        addr + " reuseport backlog=4096",
+		"HERALD_NGINX_TLS_LISTEN":    tlsListen,
+		"HERALD_HTTP2":               http2,
+		"HERALD_TLS_CERT":            cert,
+		"HERALD_TLS_KEY":             key,
 		"HERALD_API_UPSTREAM":        "server " + strings.TrimPrefix(apiURL, "http://") + ";",
 		"HERALD_STREAM_UPSTREAMS":    strings.Join(streams, " "),
 		"HERALD_CORS_ORIGINS":        "",
 		"HERALD_BODY_LIMIT":          "1m",
 		"HERALD_STREAM_READ_TIMEOUT": "3600s",
+		"HERALD_STREAM_CONN_LIMIT":   "65535",
+		"HERALD_API_RATE":            "1000000r/s",
+		"HERALD_API_BURST":           "1000000",
+		"HERALD_ACCESS_LOG":          "off",
 		"HERALD_HTML_ROOT":           filepath.Join(root, "nginx", "html"),
 		// Never asked: local upstreams are addresses, not names to re-resolve.
 		"HERALD_RESOLVER": "127.0.0.1",
-	}
+	}, nil
 }
 
 // writeConfig lays out prefix: the rendered snippet and the main config.

@@ -25,12 +25,15 @@ func TestNginxConfigAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vars := templateVars(root, "127.0.0.1:1", "http://127.0.0.1:2", []string{"http://127.0.0.1:3", "http://127.0.0.1:4"})
+	prefix := t.TempDir()
+	vars, err := templateVars(bin, prefix, root, "127.0.0.1:1", "http://127.0.0.1:2", []string{"http://127.0.0.1:3", "http://127.0.0.1:4"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	snippet, err := launcher.Render(string(tmpl), vars)
 	if err != nil {
 		t.Fatalf("rendering: %v", err)
 	}
-	prefix := t.TempDir()
 	conf, err := writeConfig(prefix, snippet)
 	if err != nil {
 		t.Fatal(err)

@@ -37,10 +37,15 @@ func Path() (string, error) {
 	return "", errors.New("chromium not found: install it (Debian/Ubuntu: sudo apt-get install chromium) or set CHROMIUM")
 }
 
+// IgnoreCertErrors lets the browser accept the self-signed certificate the
+// launcher's nginx serves HTTPS with.
+var IgnoreCertErrors = chromedp.Flag("ignore-certificate-errors", true)
+
 // New starts a fresh headless Chromium (its own empty profile) and returns
 // the context of its first tab. Everything stops when the test ends. Without
-// Chromium the test is skipped with a message saying how to install it.
-func New(t testing.TB) context.Context {
+// Chromium the test is skipped with a message saying how to install it. extra
+// adds command-line flags (e.g. IgnoreCertErrors).
+func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := Path()
 	if err != nil {
@@ -63,6 +68,7 @@ func New(t testing.TB) context.Context {
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1280, 800),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	if err := chromedp.Do(ctx); err != nil {

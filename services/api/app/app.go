@@ -49,7 +49,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := natsconn.Connect(cfg.NATSURL, "herald-api", log, cfg.NATSCreds.Options()...)
+	nc, err := natsconn.Connect(cfg.NATS, "herald-api", log)
 	if err != nil {
 		verifier.Close()
 		return nil, err
@@ -67,15 +67,17 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, nc: nc, store: st, auth: verifier}
+	m := metrics.New()
+	m.WatchFailover(func() uint64 { return nc.Stats().Reconnects }, st.Rechecks)
 	a.handler = httpapi.New(httpapi.Deps{
 		Config:    cfg,
 		Store:     st,
 		Control:   control.New(nc, cfg.ControlTimeout),
 		Presence:  pres,
 		Auth:      verifier,
-		Metrics:   metrics.New(),
+		Metrics:   m,
 		Log:       log,
-		NATSCheck: health.Check{Name: "nats", Func: func(context.Context) error { return natsconn.Check(nc) }},
+		NATSCheck: health.Check{Name: "nats", Func: func(ctx context.Context) error { return natsconn.Check(ctx, nc) }},
 	})
 	a.storeCtx, a.stopStore = context.WithCancel(context.Background())
 	a.storeDone.Go(func() { st.Run(a.storeCtx) })

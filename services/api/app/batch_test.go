@@ -94,7 +94,7 @@ func TestBatch(t *testing.T) {
 		{"bad key", "application/json", `{"events":[{"channel":"a","data":1,"idempotency_key":""}]}`,
 			400, `events[0]: idempotency key must be 1 to 255 characters`},
 		{"data too large", "application/json", `{"events":[{"channel":"a","data":"` + strings.Repeat("x", 60) + `"}]}`,
-			413, `events[0]: data is larger than 50 bytes`},
+			413, `events[0]: data is 62 bytes as stored (a text/plain body counts JSON-escaped), over the limit of 50 bytes`},
 		{"body too large", "application/json", `{"events":[` + strings.Repeat(`{"channel":"a","data":1},`, 100) + `]}`,
 			413, `the body is larger than 2000 bytes`},
 		{"text plain", "text/plain", `x`, 415, `Content-Type text/plain is not supported; send application/json`},

@@ -77,7 +77,7 @@ func (e *env) startApp(mod func(*config.Config)) {
 func (e *env) startAppURL(url string, mod func(*config.Config)) {
 	e.t.Helper()
 	cfg := config.Default()
-	cfg.NATSURL = url
+	cfg.NATS.URL = url
 	cfg.PublishTimeout = 2 * time.Second
 	cfg.ControlTimeout = 300 * time.Millisecond
 	// The default grants nothing (fail closed); these tests are about

@@ -50,6 +50,7 @@ func TestHistory(t *testing.T) {
 		{"after 0", "news/events?after=0", page(`null`, 3, 6, 9)},
 		{"after end", "news/events?after=9", page(`null`)},
 		{"after future", ">/events?after=1000000", page(`null`)},
+		{"after largest id", ">/events?after=18446744073709551615", page(`null`)}, // after+1 used to wrap to 0 → 503
 		{"no such channel", "nobody/events", page(`null`)},
 	}
 	for _, tt := range tests {
@@ -67,6 +68,8 @@ func TestHistory(t *testing.T) {
 	bad := []struct{ name, query, detail string }{
 		{"after not a number", ">/events?after=abc", `after must be an event id (a whole number), not "abc"`},
 		{"after negative", ">/events?after=-1", `after must be an event id (a whole number), not "-1"`},
+		{"after overflowing", ">/events?after=18446744073709551616", `after must be an event id (a whole number), not "18446744073709551616"`},
+		{"after not decimal", ">/events?after=0x10", `after must be an event id (a whole number), not "0x10"`},
 		{"limit zero", ">/events?limit=0", `limit must be a whole number from 1, not "0"`},
 		{"limit text", ">/events?limit=x", `limit must be a whole number from 1, not "x"`},
 		{"gt not last", "a.>.b/events", `invalid channel "a.>.b": '>' may only be the last token`},

@@ -37,7 +37,7 @@ func TestAccessLog(t *testing.T) {
 	ns := startNATS(t, t.TempDir(), -1)
 	var buf syncBuffer
 	cfg := config.Default()
-	cfg.NATSURL = ns.ClientURL()
+	cfg.NATS.URL = ns.ClientURL()
 	a, err := app.New(cfg, slog.New(slog.NewJSONHandler(&buf, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func TestNATSUserPassword(t *testing.T) {
 	t.Cleanup(ns.Shutdown)
 	start := func(creds natsconn.Credentials) *app.App {
 		cfg := config.Default()
-		cfg.NATSURL, cfg.NATSCreds = ns.ClientURL(), creds
+		cfg.NATS.URL, cfg.NATS.Credentials = ns.ClientURL(), creds
 		a, err := app.New(cfg, quietLog())
 		if err != nil {
 			t.Fatal(err)

@@ -57,7 +57,7 @@ func TestOpsEndpoints(t *testing.T) {
 func TestRun(t *testing.T) {
 	ns := startNATS(t, t.TempDir(), -1)
 	cfg := config.Default()
-	cfg.NATSURL = ns.ClientURL()
+	cfg.NATS.URL = ns.ClientURL()
 	cfg.Auth.AnonymousPublish = []string{">"} // the default grants nothing
 	a, err := app.New(cfg, quietLog())
 	if err != nil {

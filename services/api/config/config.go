@@ -21,7 +21,7 @@ const Service = "api"
 // Config is the api's typed configuration.
 type Config struct {
 	HTTPAddr  string
-	NATSURL   string
+	NATS      natsconn.Options
 	LogLevel  string
 	LogFormat string
 
@@ -32,6 +32,9 @@ type Config struct {
 	BatchMax        int
 	HistoryLimit    int // default page size of the history API
 	HistoryLimitMax int // largest page the history API returns
+	// HistoryBytesMax caps one history page in stored bytes; "next"
+	// continues where it stopped.
+	HistoryBytesMax int64
 	ControlTimeout  time.Duration
 	PublishTimeout  time.Duration
 	MaxChannels     int // sse.max_channels, checked before asking a stream replica
@@ -42,8 +45,7 @@ type Config struct {
 
 	Events Retention
 
-	Auth      auth.Config
-	NATSCreds natsconn.Credentials
+	Auth auth.Config
 }
 
 // Retention is applied to the JetStream stream at start-up. A negative
@@ -58,13 +60,11 @@ type Retention struct {
 
 // Keys lists every setting with its default.
 func Keys() []kitconfig.Key {
-	return append(append(ownKeys(), natsconn.CredentialKeys()...), auth.APIKeys()...)
-}
-
-func ownKeys() []kitconfig.Key {
-	return []kitconfig.Key{
+	keys := []kitconfig.Key{
 		{Name: "http.addr", Default: ":8081", Usage: "HTTP listen address"},
-		{Name: "nats.url", Default: "nats://127.0.0.1:4222", Usage: "NATS server URL(s), comma separated", Secret: false},
+	}
+	keys = append(keys, natsconn.Keys()...)
+	keys = append(keys, []kitconfig.Key{
 		{Name: "log.level", Default: "info", Usage: "log level: debug, info, warn or error"},
 		{Name: "log.format", Default: "json", Usage: "log format: json or text"},
 		{Name: "api.body_limit", Default: "64KiB", Usage: "largest single-event request body, and largest data of one event in a batch"},
@@ -72,6 +72,7 @@ func ownKeys() []kitconfig.Key {
 		{Name: "api.batch_max", Default: 100, Usage: "most events in one batch request"},
 		{Name: "api.history_limit", Default: 100, Usage: "default page size of the history API"},
 		{Name: "api.history_limit_max", Default: 1000, Usage: "largest page size of the history API (larger limits are capped)"},
+		{Name: "api.history_bytes_max", Default: "4MiB", Usage: "largest history page in bytes of stored events; a page cut short by it has a next cursor"},
 		{Name: "api.control_timeout", Default: 2 * time.Second, Usage: "how long to wait for the stream replica holding a connection; no answer means 404"},
 		{Name: "api.publish_timeout", Default: 5 * time.Second, Usage: "how long to wait for the JetStream ack of a publish before answering 503"},
 		{Name: "sse.max_channels", Default: 32, Usage: "most channels of one SSE connection (checked on control requests)"},
@@ -82,7 +83,8 @@ func ownKeys() []kitconfig.Key {
 		{Name: "events.max_bytes", Default: "1GiB", Usage: "total size of the event stream; -1 or 0 for unlimited"},
 		{Name: "events.replicas", Default: 1, Usage: "JetStream replicas of the event stream (1..5; >1 needs a NATS cluster)"},
 		{Name: "events.duplicate_window", Default: 2 * time.Minute, Usage: "how long an Idempotency-Key is remembered"},
-	}
+	}...)
+	return append(keys, auth.APIKeys()...)
 }
 
 // Load reads the configuration from args (without the program name), the
@@ -116,7 +118,7 @@ func FromViper(v *viper.Viper) (Config, error) {
 	r := kitconfig.NewReader(v)
 	c := Config{
 		HTTPAddr:              r.String("http.addr"),
-		NATSURL:               r.String("nats.url"),
+		NATS:                  natsconn.Read(r),
 		LogLevel:              r.OneOf("log.level", "debug", "info", "warn", "error"),
 		LogFormat:             r.OneOf("log.format", "json", "text"),
 		BodyLimit:             r.Bytes("api.body_limit", 1<<10, 8<<20),
@@ -124,6 +126,7 @@ func FromViper(v *viper.Viper) (Config, error) {
 		BatchMax:              r.Int("api.batch_max", 1, 10000),
 		HistoryLimit:          r.Int("api.history_limit", 1, 100000),
 		HistoryLimitMax:       r.Int("api.history_limit_max", 1, 100000),
+		HistoryBytesMax:       r.Bytes("api.history_bytes_max", 64<<10, 1<<30),
 		ControlTimeout:        r.Duration("api.control_timeout", 10*time.Millisecond, time.Minute),
 		PublishTimeout:        r.Duration("api.publish_timeout", 10*time.Millisecond, time.Minute),
 		MaxChannels:           r.Int("sse.max_channels", 1, 1024),
@@ -136,8 +139,7 @@ func FromViper(v *viper.Viper) (Config, error) {
 			Replicas:          r.Int("events.replicas", 1, 5),
 			DuplicateWindow:   r.Duration("events.duplicate_window", time.Second, 7*24*time.Hour),
 		},
-		Auth:      auth.ReadAPI(r),
-		NATSCreds: natsconn.ReadCredentials(r),
+		Auth: auth.ReadAPI(r),
 	}
 	r.Check(c.HistoryLimit <= c.HistoryLimitMax, "api.history_limit",
 		"%d is larger than api.history_limit_max (%d)", c.HistoryLimit, c.HistoryLimitMax)

@@ -10,15 +10,17 @@ import (
 
 	"github.com/herald-push/herald/services/api/config"
 	"github.com/herald-push/herald/services/kit/auth"
+	"github.com/herald-push/herald/services/kit/natsconn"
 )
 
 func TestDefault(t *testing.T) {
 	t.Setenv("HERALD_API_BATCH_MAX", "7") // Default ignores the environment
 	got := config.Default()
 	want := config.Config{
-		HTTPAddr: ":8081", NATSURL: "nats://127.0.0.1:4222", LogLevel: "info", LogFormat: "json",
+		HTTPAddr: ":8081", NATS: natsconn.Default(), LogLevel: "info", LogFormat: "json",
 		BodyLimit: 64 << 10, BatchBodyLimit: 1 << 20, BatchMax: 100, HistoryLimit: 100, HistoryLimitMax: 1000,
-		ControlTimeout: 2 * time.Second, PublishTimeout: 5 * time.Second, MaxChannels: 32,
+		HistoryBytesMax: 4 << 20,
+		ControlTimeout:  2 * time.Second, PublishTimeout: 5 * time.Second, MaxChannels: 32,
 		PresenceTimeout: 250 * time.Millisecond, PresencePrincipalsMax: 100,
 		Events: config.Retention{MaxAge: 24 * time.Hour, MaxMsgsPerChannel: 10000, MaxBytes: 1 << 30, Replicas: 1, DuplicateWindow: 2 * time.Minute},
 		// Fail closed: no key, no anonymous rights.
@@ -42,7 +44,7 @@ func TestLoad(t *testing.T) {
 		check func(config.Config) bool
 	}{
 		{"env", map[string]string{"HERALD_API_BODY_LIMIT": "1MiB", "HERALD_NATS_URL": "nats://n:4222"}, nil,
-			func(c config.Config) bool { return c.BodyLimit == 1<<20 && c.NATSURL == "nats://n:4222" }},
+			func(c config.Config) bool { return c.BodyLimit == 1<<20 && c.NATS.URL == "nats://n:4222" }},
 		{"file", nil, []string{"--config", file},
 			func(c config.Config) bool { return c.BatchMax == 7 && c.Events.MaxAge == 2*time.Hour }},
 		{"flag beats env beats file", map[string]string{"HERALD_API_BATCH_MAX": "8"}, []string{"--config", file, "--api.batch_max=9"},
@@ -96,6 +98,10 @@ func TestLoadErrors(t *testing.T) {
 			`config events.duplicate_window (HERALD_EVENTS_DUPLICATE_WINDOW): 2m0s is longer than events.max_age (1m0s)`,
 		}},
 		{"empty url", map[string]string{"HERALD_NATS_URL": " "}, []string{`config nats.url (HERALD_NATS_URL): must not be empty`}},
+		{"nats pings", map[string]string{"HERALD_NATS_PING_INTERVAL": "1ms", "HERALD_NATS_MAX_PINGS_OUT": "0"}, []string{
+			`config nats.ping_interval (HERALD_NATS_PING_INTERVAL): 1ms is outside 100ms..10m0s`,
+			`config nats.max_pings_out (HERALD_NATS_MAX_PINGS_OUT): 0 is outside 1..100`,
+		}},
 		{"max bytes negative", map[string]string{"HERALD_EVENTS_MAX_BYTES": "-5"}, []string{`config events.max_bytes (HERALD_EVENTS_MAX_BYTES): "-5" is not a size`}},
 	}
 	for _, tt := range tests {

@@ -14,24 +14,15 @@ type Credentials struct {
 	CredsFile string // a .creds file (JWT + nkey seed) of a NATS account
 }
 
-// CredentialKeys are the nats.* credential settings of every service.
-func CredentialKeys() []config.Key {
-	return []config.Key{
-		{Name: "nats.user", Default: "", Usage: "NATS user name (with nats.password)"},
-		{Name: "nats.password", Default: "", Secret: true, Usage: "NATS password of nats.user"},
-		{Name: "nats.creds", Default: "", Usage: "path of a NATS .creds file (decentralized JWT auth)"},
-	}
-}
-
-// ReadCredentials reads the keys of CredentialKeys.
-func ReadCredentials(r *config.Reader) Credentials {
+// readCredentials reads nats.user, nats.password and nats.creds.
+func readCredentials(r *config.Reader) Credentials {
 	c := Credentials{User: r.Optional("nats.user"), Password: r.Optional("nats.password"), CredsFile: r.Optional("nats.creds")}
 	r.Check(c.Password == "" || c.User != "", "nats.password", "is set but nats.user is empty")
 	return c
 }
 
-// Options are the nats.go options for c.
-func (c Credentials) Options() []nats.Option {
+// options are the nats.go options for c.
+func (c Credentials) options() []nats.Option {
 	var opts []nats.Option
 	if c.User != "" {
 		opts = append(opts, nats.UserInfo(c.User, c.Password))

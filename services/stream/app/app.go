@@ -61,7 +61,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := natsconn.Connect(cfg.NATSURL, "herald-stream", log, cfg.NATSCreds.Options()...)
+	nc, err := natsconn.Connect(cfg.NATS, "herald-stream", log)
 	if err != nil {
 		verifier.Close()
 		return nil, err
@@ -72,8 +72,18 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		verifier.Close()
 		return nil, fmt.Errorf("creating jetstream context: %w", err)
 	}
-	h := hub.New(hub.Options{QueueSize: cfg.QueueSize, RingSize: cfg.RingSize, Metrics: hub.NewMetrics(reg)})
-	cons := consumer.New(js, h, cfg.RingSize, log, m)
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "herald_stream_nats_reconnects_total", Help: "Times the NATS connection was re-established after being lost.",
+	}, func() float64 { return float64(nc.Stats().Reconnects) }))
+	h := hub.New(hub.Options{
+		QueueSize: cfg.QueueSize, QueueBytes: int(cfg.QueueBytes),
+		RingSize: cfg.RingSize, RingBytes: int(cfg.RingBytes),
+		Metrics: hub.NewMetrics(reg),
+	})
+	maxConns := cfg.ConnectionLimit()
+	m.ConnLimit.Set(float64(maxConns))
+	log.Info("stream limits", "max_connections", maxConns, "queue_bytes", cfg.QueueBytes, "ring_bytes", cfg.RingBytes)
+	cons := consumer.New(js, h, cfg.RingSize, cfg.ConsumerHeartbeat, log, m)
 	cons.Lag = metrics.NewLag(reg)
 	ctl, err := control.New(nc, cfg.MaxChannels, log, m)
 	if err != nil {
@@ -99,9 +109,11 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 			MaxLifetime:  cfg.MaxLifetime,
 			WriteTimeout: cfg.WriteTimeout,
 			ReadyWait:    5 * time.Second,
+
+			MaxConnections: maxConns,
 		},
 		Hub:      h,
-		Replay:   replay.New(js, h, cons.FirstSeq, cfg.ReplayConcurrency, log, m),
+		Replay:   replay.New(js, h, cons.FirstSeq, replay.Limits{Concurrency: cfg.ReplayConcurrency, FetchBytes: int(cfg.ReplayFetchBytes)}, log, m),
 		Control:  ctl,
 		Auth:     verifier,
 		Ready:    cons.Ready(),
@@ -114,7 +126,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	mux.Handle("GET /stream", stream)
 	mux.HandleFunc("GET /healthz", health.Live)
 	mux.Handle("GET /readyz", health.Ready(
-		health.Check{Name: "nats", Func: func(context.Context) error { return natsconn.Check(nc) }},
+		health.Check{Name: "nats", Func: func(ctx context.Context) error { return natsconn.Check(ctx, nc) }},
 		health.Check{Name: "consumer", Func: cons.Check},
 		health.Check{Name: "shutdown", Func: func(context.Context) error {
 			if shutdown.Err() != nil {

@@ -64,7 +64,7 @@ func startApp(t testing.TB, natsURL string, waitReady bool, mod func(*config.Con
 func startAppLog(t testing.TB, natsURL string, waitReady bool, log *slog.Logger, mod func(*config.Config)) *testApp {
 	t.Helper()
 	cfg := config.Default()
-	cfg.NATSURL = natsURL
+	cfg.NATS.URL = natsURL
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.ShutdownGrace = 5 * time.Second
 	// The default grants nothing (fail closed); these tests are about

@@ -199,7 +199,9 @@ func TestResumeGap(t *testing.T) {
 func TestResumeFutureID(t *testing.T) {
 	e := newEnv(t, jetstream.StreamConfig{})
 	a := startApp(t, e.nats.URL(), true, nil)
-	streamtest.Publish(t, e.js, "news", "", "1")
+	// The hub must have event 1 before the clients subscribe, or it comes
+	// live and the test sees it first.
+	a.waitSeq(t, streamtest.Publish(t, e.js, "news", "", "1"))
 	for _, id := range []string{"1000000", "18446744073709551615"} {
 		t.Run(id, func(t *testing.T) {
 			c := streamtest.Dial(t, a.streamURL("news"), http.Header{"Last-Event-Id": {id}})

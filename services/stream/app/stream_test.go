@@ -177,10 +177,25 @@ func TestBadRequests(t *testing.T) {
 // A client that stops reading is disconnected (and counted) while a second
 // client on the same channel receives every event.
 func TestSlowClientIsDroppedOthersUnaffected(t *testing.T) {
+	// The test publishes 64 KiB events in steps of 4, so the good client
+	// lags by at most 4 events (≈ 262 KB); the stalled one goes past either
+	// bound, and resumes losslessly whichever dropped it.
+	t.Run("queue_events", func(t *testing.T) {
+		testSlowClientDropped(t, "queue_events", func(c *config.Config) { c.QueueSize = 4 })
+	})
+	t.Run("queue_bytes", func(t *testing.T) {
+		testSlowClientDropped(t, "queue_bytes", func(c *config.Config) { c.QueueBytes = 300 << 10 })
+	})
+}
+
+func testSlowClientDropped(t *testing.T, reason string, mod func(*config.Config)) {
 	e := newEnv(t, jetstream.StreamConfig{})
 	a := startApp(t, e.nats.URL(), true, func(c *config.Config) {
-		c.QueueSize = 4 // the test publishes in steps of 4
-		c.WriteTimeout = 200 * time.Millisecond
+		mod(c)
+		// Long enough that a full queue, not the blocked write, drops the
+		// stalled client on a loaded machine; short enough that its
+		// connection then closes soon.
+		c.WriteTimeout = 2 * time.Second
 	})
 	// The stalled client never reads its body, through a tiny receive
 	// buffer: its socket fills, then its queue, and the hub drops it.
@@ -224,6 +239,9 @@ func TestSlowClientIsDroppedOthersUnaffected(t *testing.T) {
 	}
 	if a.Connections() != 1 {
 		t.Fatalf("%d connections, want only the good one", a.Connections())
+	}
+	if m := a.metrics(t); !strings.Contains(m, `herald_stream_slow_disconnects_total{reason="`+reason+`"} 1`) {
+		t.Errorf("the drop was not counted as %s", reason)
 	}
 
 	// The dropped client now reads what reached it (a browser discards a

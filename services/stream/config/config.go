@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/herald-push/herald/services/kit/auth"
@@ -21,7 +22,7 @@ const Service = "stream"
 // Config is the stream service's typed configuration.
 type Config struct {
 	HTTPAddr  string
-	NATSURL   string
+	NATS      natsconn.Options
 	LogLevel  string
 	LogFormat string
 
@@ -48,21 +49,40 @@ type Config struct {
 	// ReplayConcurrency bounds the resumes reading JetStream at once (each
 	// uses a short-lived consumer; NATS allows 1,000 per stream by default).
 	ReplayConcurrency int
+	// ConsumerHeartbeat is the idle heartbeat the event consumer asks
+	// JetStream for; two missed in a row mean the server holding the
+	// consumer died or hung, and the consumer is recreated elsewhere.
+	ConsumerHeartbeat time.Duration
 
-	Auth      auth.Config
-	NATSCreds natsconn.Credentials
+	Auth auth.Config
+
+	// Byte budgets (issue #10): a handful of slow clients or large events
+	// must not take a replica's memory or its NATS link.
+	//
+	// QueueBytes bounds the frame bytes queued for one connection, beside
+	// QueueSize; over it the client is disconnected as slow.
+	QueueBytes int64
+	// RingBytes bounds the resume ring in frame bytes, beside RingSize.
+	RingBytes int64
+	// ReplayFetchBytes bounds one JetStream pull of a resume.
+	ReplayFetchBytes int64
+	// MaxConnections caps the streams of this replica; 0 derives it from
+	// the file-descriptor limit (ConnectionLimit).
+	MaxConnections int
 }
 
 // Keys lists every setting with its default; the README's table comes from here.
 func Keys() []kitconfig.Key {
-	return append(append(ownKeys(), natsconn.CredentialKeys()...), auth.Keys()...)
+	return append(ownKeys(), auth.Keys()...)
 }
 
 func ownKeys() []kitconfig.Key {
 	d := Default()
-	return []kitconfig.Key{
+	keys := []kitconfig.Key{
 		{Name: "http.addr", Default: d.HTTPAddr, Usage: "listen address of the HTTP server"},
-		{Name: "nats.url", Default: d.NATSURL, Usage: "NATS server URL(s), comma-separated", Secret: false},
+	}
+	keys = append(keys, natsconn.Keys()...)
+	return append(keys, []kitconfig.Key{
 		{Name: "log.level", Default: d.LogLevel, Usage: "log level: debug, info, warn or error"},
 		{Name: "log.format", Default: d.LogFormat, Usage: "log format: json or text"},
 		{Name: "sse.heartbeat", Default: d.Heartbeat, Usage: "idle time before a heartbeat comment is sent"},
@@ -74,14 +94,19 @@ func ownKeys() []kitconfig.Key {
 		{Name: "sse.ring_size", Default: d.RingSize, Usage: "recent events kept in memory to serve resumes without JetStream; 0 = always read JetStream"},
 		{Name: "sse.write_timeout", Default: d.WriteTimeout, Usage: "a client that does not accept a write for this long is disconnected"},
 		{Name: "sse.replay_concurrency", Default: d.ReplayConcurrency, Usage: "resumes reading JetStream at once (each uses a short-lived consumer); more wait their turn"},
-	}
+		{Name: "consumer.heartbeat", Default: d.ConsumerHeartbeat, Usage: "idle heartbeat the event consumer expects from JetStream; two missed in a row recreate it from the next sequence (500ms..15s)"},
+		{Name: "sse.queue_bytes", Default: "1MiB", Usage: "per-connection queue of live events in bytes; a client over it is disconnected as slow and resumes"},
+		{Name: "sse.ring_bytes", Default: "64MiB", Usage: "the resume ring's bound in bytes, beside sse.ring_size"},
+		{Name: "sse.replay_fetch_bytes", Default: "256KiB", Usage: "bytes one JetStream pull of a resume asks for (with at most 256 events)"},
+		{Name: "sse.max_connections", Default: d.MaxConnections, Usage: "streams this replica serves at once; more get a retry: and close; 0 = the file-descriptor limit minus 1,024"},
+	}...)
 }
 
 // Default returns the configuration with every default; tests start from it.
 func Default() Config {
 	return Config{
 		HTTPAddr:      ":8082",
-		NATSURL:       "nats://127.0.0.1:4222",
+		NATS:          natsconn.Default(),
 		LogLevel:      "info",
 		LogFormat:     "json",
 		Heartbeat:     15 * time.Second,
@@ -94,7 +119,12 @@ func Default() Config {
 		WriteTimeout:  10 * time.Second,
 
 		ReplayConcurrency: 32,
+		ConsumerHeartbeat: time.Second,
 		Auth:              auth.Default(),
+		QueueBytes:        1 << 20,
+		RingBytes:         64 << 20,
+		ReplayFetchBytes:  256 << 10,
+		MaxConnections:    0,
 	}
 }
 
@@ -115,7 +145,7 @@ func FromViper(v *viper.Viper) (Config, error) {
 	r := kitconfig.NewReader(v)
 	c := Config{
 		HTTPAddr:      r.String("http.addr"),
-		NATSURL:       r.String("nats.url"),
+		NATS:          natsconn.Read(r),
 		LogLevel:      r.OneOf("log.level", "debug", "info", "warn", "error"),
 		LogFormat:     r.OneOf("log.format", "json", "text"),
 		Heartbeat:     r.Duration("sse.heartbeat", time.Millisecond, time.Hour),
@@ -128,8 +158,12 @@ func FromViper(v *viper.Viper) (Config, error) {
 		WriteTimeout:  r.Duration("sse.write_timeout", time.Millisecond, time.Hour),
 
 		ReplayConcurrency: r.Int("sse.replay_concurrency", 1, 1000),
+		ConsumerHeartbeat: r.Duration("consumer.heartbeat", 500*time.Millisecond, 15*time.Second),
 		Auth:              auth.Read(r),
-		NATSCreds:         natsconn.ReadCredentials(r),
+		QueueBytes:        r.Bytes("sse.queue_bytes", 4<<10, 1<<30),
+		RingBytes:         r.Bytes("sse.ring_bytes", 0, 1<<40),
+		ReplayFetchBytes:  r.Bytes("sse.replay_fetch_bytes", 4<<10, 64<<20),
+		MaxConnections:    r.Int("sse.max_connections", 0, 10_000_000),
 	}
 	if c.HTTPAddr != "" {
 		_, _, err := net.SplitHostPort(c.HTTPAddr)
@@ -140,6 +174,25 @@ func FromViper(v *viper.Viper) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}
 	return c, nil
+}
+
+// fdHeadroom is the file descriptors kept for everything but streams
+// (NATS, listeners, health checks, accept bursts) when sse.max_connections
+// is derived from the fd limit.
+const fdHeadroom = 1024
+
+// ConnectionLimit is sse.max_connections, or when it is 0 the soft
+// RLIMIT_NOFILE (which Go raises to the hard limit at start) minus
+// fdHeadroom, at least 64.
+func (c Config) ConnectionLimit() int {
+	if c.MaxConnections > 0 {
+		return c.MaxConnections
+	}
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<31 {
+		return 10_000 // unknown or unlimited: a replica's practical size
+	}
+	return max(int(rl.Cur)-fdHeadroom, 64)
 }
 
 // Basics returns the settings every service has, for kit/service.

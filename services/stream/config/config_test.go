@@ -45,6 +45,9 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"HERALD_LOG_FORMAT", "xml", "log.format"},
 		{"HERALD_HTTP_ADDR", "8082", "http.addr"},
 		{"HERALD_NATS_URL", " ", "nats.url"},
+		{"HERALD_NATS_PING_INTERVAL", "0s", "nats.ping_interval"},
+		{"HERALD_NATS_MAX_PINGS_OUT", "0", "nats.max_pings_out"},
+		{"HERALD_CONSUMER_HEARTBEAT", "100ms", "consumer.heartbeat"}, // nats.go refuses < 500ms
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"="+tt.value, func(t *testing.T) {

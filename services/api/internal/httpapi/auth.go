@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/herald-push/herald/proto/channel"
 
 	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/labstack/echo/v4"
@@ -32,7 +33,7 @@ func canPublish(r auth.Rights, name string) error {
 	if r.CanPublish(name) {
 		return nil
 	}
-	return auth.Deny(r, fmt.Sprintf("not allowed to publish to %q", truncate(name)))
+	return auth.Deny(r, fmt.Sprintf("not allowed to publish to %q", channel.Short(name)))
 }
 
 // canSubscribe refuses a pattern (history, control sets) the rights do
@@ -41,7 +42,7 @@ func canSubscribe(r auth.Rights, pattern string) error {
 	if r.CanSubscribe(pattern) {
 		return nil
 	}
-	return auth.Deny(r, fmt.Sprintf("not allowed to read %q", truncate(pattern)))
+	return auth.Deny(r, fmt.Sprintf("not allowed to read %q", channel.Short(pattern)))
 }
 
 // msgID is the JetStream de-duplication id of an Idempotency-Key: scoped to

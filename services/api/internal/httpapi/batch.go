@@ -49,7 +49,7 @@ func (s *server) publishBatch(c echo.Context) error {
 	}
 	body, err := readBody(c, s.Config.BatchBodyLimit)
 	if err != nil {
-		return err
+		return s.countTooLarge(err, "batch_body_limit")
 	}
 	var in batchBody
 	if err := decodeStrict(body, &in); err != nil {
@@ -94,6 +94,9 @@ func (s *server) publishBatch(c echo.Context) error {
 			}
 			p := s.toProblem(r.Err, c)
 			out[i] = batchResult{Status: p.Status, Error: p}
+			if p.Status == http.StatusServiceUnavailable {
+				c.Set(causeKey, r.Err.Error()) // for the access log of a 207
+			}
 		case r.Duplicate:
 			stored++
 			out[i] = batchResult{Status: http.StatusOK, published: s.original(pctx, r.Seq, items[i].Event)}
@@ -134,9 +137,9 @@ func (s *server) batchItem(ctx context.Context, rights auth.Rights, raw json.Raw
 	if be.Data == nil {
 		return store.Item{}, badRequest(`"data" is required (it may be null)`)
 	}
-	if int64(len(be.Data)) > s.Config.BodyLimit {
-		return store.Item{}, problem.New(http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("data is larger than %d bytes", s.Config.BodyLimit))
+	data := compactJSON(be.Data)
+	if err := s.checkStored(data); err != nil {
+		return store.Item{}, err
 	}
 	it := store.Item{}
 	if be.IdempotencyKey != nil {
@@ -145,7 +148,7 @@ func (s *server) batchItem(ctx context.Context, rights auth.Rights, raw json.Raw
 		}
 		it.MsgID = msgID(rights.Principal, *be.IdempotencyKey)
 	}
-	ev, err := newEvent(ctx, be.Channel, be.Type, compactJSON(be.Data), mediaJSON)
+	ev, err := newEvent(ctx, be.Channel, be.Type, data, mediaJSON)
 	if err != nil {
 		return store.Item{}, err
 	}

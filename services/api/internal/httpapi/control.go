@@ -1,9 +1,9 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/proto/heraldv1"
@@ -48,7 +48,7 @@ func (s *server) controlRemove(c echo.Context) error {
 		return err
 	}
 	if err := channel.ValidatePattern(name); err != nil {
-		return badRequest("invalid channel %q: %v", truncate(name), err)
+		return badRequest("invalid channel %q: %v", channel.Short(name), err)
 	}
 	return s.control(c, heraldv1.ControlRequest_OP_REMOVE, []string{name})
 }
@@ -73,18 +73,21 @@ func (s *server) channelsFromBody(c echo.Context) ([]string, error) {
 	}
 	for i, ch := range in.Channels {
 		if err := channel.ValidatePattern(ch); err != nil {
-			return nil, badRequest("channels[%d]: invalid channel %q: %v", i, truncate(ch), err)
+			return nil, badRequest("channels[%d]: invalid channel %q: %v", i, channel.Short(ch), err)
 		}
 	}
-	slices.Sort(in.Channels)
-	chs := slices.Compact(in.Channels)
+	chs, err := channel.ValidateSet(in.Channels, s.Config.MaxChannels)
+	var e *channel.SetError
 	switch {
-	case len(chs) == 0:
+	case err == nil:
+		return chs, nil
+	case !errors.As(err, &e) || e.Kind == channel.Invalid:
+		return nil, badRequest("%v", err)
+	case e.Kind == channel.Empty:
 		return nil, unprocessable("a connection needs at least one channel")
-	case len(chs) > s.Config.MaxChannels:
-		return nil, unprocessable("at most %d channels per connection; got %d", s.Config.MaxChannels, len(chs))
+	default:
+		return nil, unprocessable("at most %d channels per connection; got %d", s.Config.MaxChannels, len(channel.Normalize(in.Channels)))
 	}
-	return chs, nil
 }
 
 // control sends the request to the replica holding the connection.

@@ -138,7 +138,7 @@ func compactJSON(raw json.RawMessage) []byte {
 // validateChannel checks a concrete channel name (400).
 func validateChannel(name string) error {
 	if err := channel.Validate(name); err != nil {
-		return badRequest("invalid channel %q: %v", truncate(name), err)
+		return badRequest("invalid channel %q: %v", channel.Short(name), err)
 	}
 	return nil
 }
@@ -155,13 +155,4 @@ func validateIdempotencyKey(k string) error {
 		}
 	}
 	return nil
-}
-
-// truncate shortens a client-supplied value echoed in an error detail.
-func truncate(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return strings.ToValidUTF8(s, "\uFFFD")
-	}
-	return strings.ToValidUTF8(s[:max], "\uFFFD") + "…"
 }

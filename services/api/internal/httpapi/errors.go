@@ -15,6 +15,9 @@ import (
 // second, so an immediate-but-not-hot retry is right.
 const retryAfter = "1"
 
+// causeKey holds, in the echo context, why a request was answered 503.
+const causeKey = "herald.cause"
+
 // handleError is echo's one HTTPErrorHandler: every error, from a handler,
 // the router (404, 405) or a recovered panic, leaves as problem+json.
 func (s *server) handleError(err error, c echo.Context) {
@@ -24,6 +27,11 @@ func (s *server) handleError(err error, c echo.Context) {
 	p := s.toProblem(err, c)
 	if p.Status >= 500 && p.Status != http.StatusServiceUnavailable {
 		s.Log.ErrorContext(c.Request().Context(), "request failed", "err", err, "status", p.Status)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		// the access log line says why (NATS down, no stream leader, ack
+		// timeout), which the client's problem+json does not
+		c.Set(causeKey, err.Error())
 	}
 	problem.Write(c.Response(), p)
 }

@@ -22,7 +22,7 @@ func (s *server) history(c echo.Context) error {
 		return err
 	}
 	if err := channel.ValidatePattern(pattern); err != nil {
-		return badRequest("invalid channel %q: %v", truncate(pattern), err)
+		return badRequest("invalid channel %q: %v", channel.Short(pattern), err)
 	}
 	// Reading history is subscribing to the past: the pattern itself must
 	// be covered, so a chat.* grant cannot read chat.> or >.
@@ -33,23 +33,31 @@ func (s *server) history(c echo.Context) error {
 	var after uint64
 	if v := q.Get("after"); v != "" {
 		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return badRequest("after must be an event id (a whole number), not %q", truncate(v))
+			// Overflowing ids are client errors too, never a 503 to retry.
+			return badRequest("after must be an event id (a whole number), not %q", channel.Short(v))
 		}
 	}
 	limit := s.Config.HistoryLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			return badRequest("limit must be a whole number from 1, not %q", truncate(v))
+			return badRequest("limit must be a whole number from 1, not %q", channel.Short(v))
 		}
 		limit = min(n, s.Config.HistoryLimitMax)
 	}
 
-	page, err := s.Store.History(c.Request().Context(), pattern, after, limit)
+	page, err := s.Store.History(c.Request().Context(), pattern, after, limit, s.Config.HistoryBytesMax)
 	if err != nil {
 		return err
 	}
-	buf := make([]byte, 0, 256*len(page.Events)+32)
+	if page.Capped {
+		s.Metrics.Limited.WithLabelValues("history_bytes_max").Inc()
+	}
+	size := 32
+	for _, st := range page.Events {
+		size += len(st.Event.GetData()) + 160
+	}
+	buf := make([]byte, 0, size)
 	buf = append(buf, `{"events":[`...)
 	for i, st := range page.Events {
 		if i > 0 {

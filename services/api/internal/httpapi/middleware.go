@@ -67,6 +67,9 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.String("remote", req.RemoteAddr),
 		}
 		attrs = append(attrs, conn...)
+		if cause, ok := c.Get(causeKey).(string); ok {
+			attrs = append(attrs, slog.String("cause", cause))
+		}
 		if xff := req.Header.Get("X-Forwarded-For"); xff != "" {
 			attrs = append(attrs, slog.String("forwarded_for", xff))
 		}

@@ -23,7 +23,7 @@ func (s *server) presence(c echo.Context) error {
 		return err
 	}
 	if err := channel.ValidatePattern(pattern); err != nil {
-		return badRequest("invalid channel %q: %v", truncate(pattern), err)
+		return badRequest("invalid channel %q: %v", channel.Short(pattern), err)
 	}
 	if err := canSubscribe(rights, pattern); err != nil {
 		return err

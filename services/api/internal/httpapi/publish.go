@@ -80,7 +80,7 @@ func (s *server) publish(c echo.Context) error {
 	}
 	body, err := readBody(c, s.Config.BodyLimit)
 	if err != nil {
-		return err
+		return s.countTooLarge(err, "body_limit")
 	}
 	q := c.QueryParams()
 	var typ *string
@@ -108,6 +108,9 @@ func (s *server) publish(c echo.Context) error {
 		}
 		data = envelope.AppendString(make([]byte, 0, len(body)+2), string(body))
 	}
+	if err := s.checkStored(data); err != nil {
+		return err
+	}
 	ev, err := newEvent(c.Request().Context(), name, typ, data, mt)
 	if err != nil {
 		return err
@@ -132,7 +135,7 @@ func newEvent(ctx context.Context, name string, typ *string, data []byte, conten
 	t := "message"
 	if typ != nil {
 		if err := channel.ValidateType(*typ); err != nil {
-			return nil, unprocessable("invalid type %q: %v", truncate(*typ), err)
+			return nil, unprocessable("invalid type %q: %v", channel.Short(*typ), err)
 		}
 		t = *typ
 	}

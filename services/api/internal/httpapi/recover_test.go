@@ -22,7 +22,7 @@ import (
 func TestPanicIsProblem(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Nothing listens on port 1: the connection just keeps retrying.
-	nc, err := natsconn.Connect("nats://127.0.0.1:1", "test", log)
+	nc, err := natsconn.Connect(natsconn.Options{URL: "nats://127.0.0.1:1"}, "test", log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Package httpapi is the api's HTTP surface: the echo routes of DESIGN.md,
+// Package httpapi is the api's HTTP surface: the echo routes of docs/ARCHITECTURE.md,
 // request decoding and validation, and the one error handler that turns
 // every error into problem+json. Handlers return errors; they never write
 // error responses themselves.

@@ -23,6 +23,8 @@ type Metrics struct {
 	Published *prometheus.CounterVec
 	// PublishFailures counts events that were not stored, by reason.
 	PublishFailures *prometheus.CounterVec
+	// Limited counts requests a byte bound refused or cut short, by limit.
+	Limited *prometheus.CounterVec
 }
 
 // New registers every metric on a fresh registry.
@@ -45,9 +47,30 @@ func New() *Metrics {
 			Name: "herald_api_publish_failures_total", Help: "Events that could not be stored, by reason (unavailable, too_large, other).",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.Requests, m.PublishSeconds, m.Published, m.PublishFailures,
+	m.Limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_api_limited_total",
+		Help: "Requests a byte bound refused (413) or cut short, by limit: body_limit (data too large once encoded), batch_body_limit, history_bytes_max (page cut short, next continues).",
+	}, []string{"limit"})
+	for _, l := range []string{"body_limit", "batch_body_limit", "history_bytes_max"} {
+		m.Limited.WithLabelValues(l)
+	}
+	reg.MustRegister(m.Requests, m.PublishSeconds, m.Published, m.PublishFailures, m.Limited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// WatchFailover registers the failover counters: reconnects of the NATS
+// connection (to the same or another server) and the times a publish found
+// the event stream unreachable and the api began checking it again.
+func (m *Metrics) WatchFailover(reconnects, streamRechecks func() uint64) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herald_api_nats_reconnects_total", Help: "Times the NATS connection was re-established after being lost.",
+		}, func() float64 { return float64(reconnects()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "herald_api_stream_rechecks_total", Help: "Times a publish found the event stream unreachable (no leader, no responders, missing) and the api checked it again.",
+		}, func() float64 { return float64(streamRechecks()) }),
+	)
 }
 
 // Handler serves the registry in the Prometheus text format.

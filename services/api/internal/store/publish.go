@@ -93,6 +93,7 @@ func (s *Store) await(ctx context.Context, f jetstream.PubAckFuture) (seq uint64
 	default:
 		// The ack may still come; the client does not learn the id, so
 		// it must retry (safely, with an Idempotency-Key).
+		s.noAck()
 		return 0, false, fmt.Errorf("%w: waiting for the ack: %v", ErrUnavailable, ctx.Err())
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/proto/heraldv1"
 	"github.com/herald-push/herald/services/kit/logging"
-	"github.com/herald-push/herald/services/stream/internal/chanset"
 	"github.com/herald-push/herald/services/stream/internal/frame"
 	"github.com/herald-push/herald/services/stream/internal/hub"
 	"github.com/herald-push/herald/services/stream/internal/metrics"
@@ -126,7 +125,7 @@ func (r *Registry) apply(id string, c conn, data []byte) *heraldv1.ControlReply 
 	}
 	for _, c := range req.GetChannels() {
 		if err := channel.ValidatePattern(c); err != nil {
-			return fail(heraldv1.ControlReply_STATUS_INVALID_CHANNEL, fmt.Sprintf("channel %q: %v", short(c), err))
+			return fail(heraldv1.ControlReply_STATUS_INVALID_CHANNEL, fmt.Sprintf("channel %q: %v", channel.Short(c), err))
 		}
 	}
 	var next []string
@@ -142,7 +141,7 @@ func (r *Registry) apply(id string, c conn, data []byte) *heraldv1.ControlReply 
 	default:
 		return fail(heraldv1.ControlReply_STATUS_BAD_REQUEST, fmt.Sprintf("unknown op %v", req.GetOp()))
 	}
-	set, err := chanset.Validate(next, r.maxChannels)
+	set, err := channel.ValidateSet(next, r.maxChannels)
 	if err != nil {
 		return fail(refusal(err))
 	}
@@ -150,7 +149,7 @@ func (r *Registry) apply(id string, c conn, data []byte) *heraldv1.ControlReply 
 	// API cannot widen what the token allowed at connect.
 	for _, p := range set {
 		if !channel.CoveredBy(c.owner.Subscribe, p) {
-			return fail(heraldv1.ControlReply_STATUS_FORBIDDEN, fmt.Sprintf("the connection may not subscribe to %q", short(p)))
+			return fail(heraldv1.ControlReply_STATUS_FORBIDDEN, fmt.Sprintf("the connection may not subscribe to %q", channel.Short(p)))
 		}
 	}
 	s.SetChannels(set)
@@ -162,25 +161,18 @@ func (r *Registry) apply(id string, c conn, data []byte) *heraldv1.ControlReply 
 }
 
 // refusal maps a refused channel set to the reply status; an error that is
-// not a *chanset.Error (none today) is a bad request, never a nil dereference.
+// not a *channel.SetError (none today) is a bad request, never a nil dereference.
 func refusal(err error) (heraldv1.ControlReply_Status, string) {
-	var e *chanset.Error
+	var e *channel.SetError
 	if !errors.As(err, &e) {
 		return heraldv1.ControlReply_STATUS_BAD_REQUEST, err.Error()
 	}
 	switch e.Kind {
-	case chanset.Empty:
+	case channel.Empty:
 		return heraldv1.ControlReply_STATUS_EMPTY, "a connection needs at least one channel"
-	case chanset.TooMany:
+	case channel.TooMany:
 		return heraldv1.ControlReply_STATUS_TOO_MANY_CHANNELS, e.Detail
 	default:
 		return heraldv1.ControlReply_STATUS_INVALID_CHANNEL, e.Detail
 	}
-}
-
-func short(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
 }

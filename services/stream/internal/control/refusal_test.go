@@ -3,10 +3,10 @@ package control
 import (
 	"errors"
 	"fmt"
+	"github.com/herald-push/herald/proto/channel"
 	"testing"
 
 	"github.com/herald-push/herald/proto/heraldv1"
-	"github.com/herald-push/herald/services/stream/internal/chanset"
 )
 
 func TestRefusal(t *testing.T) {
@@ -15,11 +15,11 @@ func TestRefusal(t *testing.T) {
 		err  error
 		want heraldv1.ControlReply_Status
 	}{
-		{"empty", &chanset.Error{Kind: chanset.Empty}, heraldv1.ControlReply_STATUS_EMPTY},
-		{"too many", &chanset.Error{Kind: chanset.TooMany, Detail: "33 > 32"}, heraldv1.ControlReply_STATUS_TOO_MANY_CHANNELS},
-		{"invalid", &chanset.Error{Kind: chanset.Invalid, Detail: "bad"}, heraldv1.ControlReply_STATUS_INVALID_CHANNEL},
-		{"wrapped", fmt.Errorf("x: %w", &chanset.Error{Kind: chanset.TooMany}), heraldv1.ControlReply_STATUS_TOO_MANY_CHANNELS},
-		// Another kind of error must not dereference a nil *chanset.Error.
+		{"empty", &channel.SetError{Kind: channel.Empty}, heraldv1.ControlReply_STATUS_EMPTY},
+		{"too many", &channel.SetError{Kind: channel.TooMany, Detail: "33 > 32"}, heraldv1.ControlReply_STATUS_TOO_MANY_CHANNELS},
+		{"invalid", &channel.SetError{Kind: channel.Invalid, Detail: "bad"}, heraldv1.ControlReply_STATUS_INVALID_CHANNEL},
+		{"wrapped", fmt.Errorf("x: %w", &channel.SetError{Kind: channel.TooMany}), heraldv1.ControlReply_STATUS_TOO_MANY_CHANNELS},
+		// Another kind of error must not dereference a nil *channel.SetError.
 		{"not a chanset error", errors.New("something else"), heraldv1.ControlReply_STATUS_BAD_REQUEST},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +42,9 @@ type Options struct {
 	// ReadyWait bounds how long a request waits for the consumer's first
 	// catch-up before it gets 503.
 	ReadyWait time.Duration
+	// MaxConnections caps the streams open at once (sse.max_connections);
+	// 0 = no cap. See refuse for what a refused client gets.
+	MaxConnections int
 }
 
 // Stream is the /stream handler.
@@ -54,7 +59,8 @@ type Stream struct {
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics
 
-	streams tracker // streams on hijacked connections, for Drain
+	streams tracker      // streams on hijacked connections, for Drain
+	open    atomic.Int64 // streams admitted and not yet ended, for MaxConnections
 }
 
 // Why a stream was ended by the server.
@@ -86,6 +92,16 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.authorize(w, rights, q.channels) {
 		return
 	}
+	if !s.admit() {
+		s.refuse(w)
+		return
+	}
+	admitted := true // until a stream owns the slot
+	defer func() {
+		if admitted {
+			s.open.Add(-1)
+		}
+	}()
 	if !s.waitReady(r.Context()) {
 		s.Metrics.Requests.WithLabelValues("unavailable").Inc()
 		p := problem.New(http.StatusServiceUnavailable, "the stream is not ready yet; retry shortly")
@@ -96,6 +112,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.Metrics.Requests.WithLabelValues("ok").Inc()
 
 	st := &stream{s: s, id: newConnID(), q: q, expires: rights.Expires}
+	admitted = false // st.close releases it
 	st.log = log.With("conn", logging.ConnHash(st.id))
 	st.sub, st.through = s.Hub.Subscribe(q.channels)
 	s.Control.Add(st.id, st.sub, control.Owner{Principal: rights.Principal, Anonymous: rights.Anonymous, Subscribe: rights.Subscribe})
@@ -153,6 +170,7 @@ type stream struct {
 func (st *stream) close() {
 	st.sub.Close()
 	st.s.Control.Remove(st.id)
+	st.s.open.Add(-1)
 }
 
 // serve sends open (on a hijacked connection, the response head too), replays
@@ -222,6 +240,10 @@ func (s *Stream) finish(log *slog.Logger, out *deadlineWriter, flush func() erro
 		log.Info("slow client disconnected")
 	case errors.Is(cause, errLifetime):
 		s.Metrics.Disconnects.WithLabelValues("lifetime").Inc()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// It stopped reading for sse.write_timeout: as slow as a full queue.
+		s.Metrics.Disconnects.WithLabelValues("write_timeout").Inc()
+		log.Info("slow client disconnected: write timeout")
 	case cause != nil || err == nil || clientGone(err):
 		s.Metrics.Disconnects.WithLabelValues("client").Inc()
 	default:

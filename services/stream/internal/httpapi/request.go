@@ -3,12 +3,12 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"github.com/herald-push/herald/proto/channel"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/herald-push/herald/services/kit/problem"
-	"github.com/herald-push/herald/services/stream/internal/chanset"
 )
 
 // LastEventIDParam is the query parameter a first connect uses to ask for
@@ -32,10 +32,10 @@ type query struct {
 func parse(r *http.Request, maxChannels int) (query, error) {
 	var q query
 	vals := r.URL.Query()
-	set, err := chanset.Validate(vals["channel"], maxChannels)
+	set, err := channel.ValidateSet(vals["channel"], maxChannels)
 	if err != nil {
-		var e *chanset.Error
-		if errors.As(err, &e) && e.Kind == chanset.Empty {
+		var e *channel.SetError
+		if errors.As(err, &e) && e.Kind == channel.Empty {
 			return q, problem.New(http.StatusBadRequest, "at least one channel query parameter is required, e.g. /stream?channel=news")
 		}
 		return q, problem.New(http.StatusBadRequest, err.Error())

@@ -26,24 +26,43 @@ type Event struct {
 	Frame   []byte // the complete SSE frame bytes
 }
 
-// ErrSlow is the error of a subscriber the hub dropped because its queue was full.
+// ErrSlow is the error of a subscriber the hub dropped because its queue was
+// full, in events or in bytes.
 var ErrSlow = errors.New("subscriber too slow: queue full")
 
-// DefaultQueueSize is used when Options.QueueSize is not positive.
-const DefaultQueueSize = 256
+// Defaults for the Options left at zero.
+const (
+	DefaultQueueSize  = 256
+	DefaultQueueBytes = 1 << 20
+	DefaultWriteBytes = 64 << 10
+)
 
 // Options configure a Hub.
 type Options struct {
-	QueueSize int      // bounded per-subscriber queue, in events (sse.queue_size)
-	RingSize  int      // how many recent events the hub keeps in memory to serve resumes without JetStream
-	Metrics   *Metrics // may be nil; NewMetrics(reg) builds herald_stream_* collectors
+	QueueSize int // bounded per-subscriber queue, in events (sse.queue_size)
+	// QueueBytes bounds the frame bytes queued for one subscriber
+	// (sse.queue_bytes). Frames are shared, so this is not memory the
+	// subscriber owns, but it is what it pins: a slow reader of large events
+	// keeps them alive after the ring let them go. A queue may always hold
+	// one frame, however large.
+	QueueBytes int
+	// WriteBytes caps one coalesced write (and so the one buffer a writer
+	// copies frames into); the rest goes in the next write. A single frame
+	// larger than that is written from its shared bytes, never copied.
+	WriteBytes int
+	RingSize   int      // how many recent events the hub keeps in memory to serve resumes without JetStream
+	RingBytes  int      // the ring's bound in frame bytes (sse.ring_bytes); 0 = events only
+	Metrics    *Metrics // may be nil; NewMetrics(reg) builds herald_stream_* collectors
 }
 
 // Hub is the in-process fan-out. Its methods are safe for concurrent use,
 // except that Publish must be called by one goroutine at a time.
 type Hub struct {
-	queueSize int
-	metrics   *Metrics
+	queueSize  int
+	queueBytes int64
+	writeBytes int
+	bufs       sync.Pool // *[]byte of cap writeBytes: coalescing buffers, held only during a write
+	metrics    *Metrics
 
 	// mu orders Publish against Subscribe, SetChannels and Close, which is what
 	// makes Subscribe's returned sequence exact. Publish holds it for one
@@ -72,16 +91,29 @@ func New(opts Options) *Hub {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = DefaultQueueSize
 	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = DefaultQueueBytes
+	}
+	if opts.WriteBytes <= 0 {
+		opts.WriteBytes = DefaultWriteBytes
+	}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
-	return &Hub{
-		queueSize: opts.QueueSize,
-		metrics:   opts.Metrics,
-		exact:     make(map[string]*group),
-		wild:      make(map[string]*group),
-		ring:      newRing(opts.RingSize),
+	h := &Hub{
+		queueSize:  opts.QueueSize,
+		queueBytes: int64(opts.QueueBytes),
+		writeBytes: opts.WriteBytes,
+		metrics:    opts.Metrics,
+		exact:      make(map[string]*group),
+		wild:       make(map[string]*group),
+		ring:       newRing(opts.RingSize, opts.RingBytes),
 	}
+	h.bufs.New = func() any {
+		b := make([]byte, 0, h.writeBytes)
+		return &b
+	}
+	return h
 }
 
 // Publish is called by ONE goroutine (the NATS consumer) in increasing Seq
@@ -98,6 +130,8 @@ func (h *Hub) Publish(ev *Event) {
 	if ev.Seq != 0 {
 		h.ring.push(ev, h.last.Load())
 		h.last.Store(ev.Seq)
+		h.metrics.ringEvents.Set(float64(h.ring.n))
+		h.metrics.ringBytes.Set(float64(h.ring.bytes))
 	}
 	n := 0
 	if ev.Channel != "" {
@@ -130,11 +164,17 @@ func (h *Hub) deliver(g *group, ev *Event) int {
 			continue // already matched another of its patterns
 		}
 		s.mark = h.gen
+		if !s.reserve(len(ev.Frame)) {
+			if s.fail(h.metrics.slowBytes) {
+				h.slow = append(h.slow, s)
+			}
+			continue
+		}
 		select {
 		case s.queue <- ev:
 			n++
 		default:
-			if s.fail() {
+			if s.fail(h.metrics.slowEvents) {
 				// Unregistering now would reorder g.members under our feet.
 				h.slow = append(h.slow, s)
 			}
@@ -158,6 +198,8 @@ func (h *Hub) Advance(seq uint64) {
 	}
 	h.ring.reset(seq)
 	h.last.Store(seq)
+	h.metrics.ringEvents.Set(0)
+	h.metrics.ringBytes.Set(0)
 }
 
 // LastSeq is the Seq of the last published event (0 before any).

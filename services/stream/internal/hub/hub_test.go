@@ -132,8 +132,8 @@ func TestSendOrderAndSlow(t *testing.T) {
 	if s.Send(&Event{Channel: "herald.x"}) {
 		t.Fatal("Send accepted with a full queue")
 	}
-	if s.Err() != ErrSlow || h.Count() != 0 || testutil.ToFloat64(h.metrics.slow) != 1 {
-		t.Errorf("after overflow: Err = %v, Count = %d, slow = %v", s.Err(), h.Count(), testutil.ToFloat64(h.metrics.slow))
+	if s.Err() != ErrSlow || h.Count() != 0 || testutil.ToFloat64(h.metrics.slowEvents) != 1 {
+		t.Errorf("after overflow: Err = %v, Count = %d, slow = %v", s.Err(), h.Count(), testutil.ToFloat64(h.metrics.slowEvents))
 	}
 }
 
@@ -151,7 +151,12 @@ func TestMetrics(t *testing.T) {
 		"herald_stream_subscribers":            1,
 		"herald_stream_events_published_total": 2,
 		"herald_stream_deliveries_total":       2,
-		"herald_stream_slow_disconnects_total": 2,
+	}
+	if got := testutil.ToFloat64(h.metrics.slowEvents); got != 2 {
+		t.Errorf(`herald_stream_slow_disconnects_total{reason="queue_events"} = %v, want 2`, got)
+	}
+	if got := testutil.ToFloat64(h.metrics.slowBytes); got != 0 {
+		t.Errorf(`herald_stream_slow_disconnects_total{reason="queue_bytes"} = %v, want 0`, got)
 	}
 	for name, v := range want {
 		got, err := testutil.GatherAndCount(reg, name)

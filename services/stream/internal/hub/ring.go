@@ -4,11 +4,15 @@ import "sort"
 
 // ring keeps the most recent events in publish order, so a client that
 // reconnects within the last RingSize events resumes without reading
-// JetStream. It is guarded by Hub.mu.
+// JetStream. It is bounded in events and in frame bytes (RingBytes): a
+// ring of maximal events must not take a replica's memory. It is guarded by
+// Hub.mu.
 type ring struct {
-	buf   []*Event
-	start int // index of the oldest event
-	n     int
+	buf      []*Event
+	start    int // index of the oldest event
+	n        int
+	bytes    int // frame bytes held
+	maxBytes int // 0 = no byte bound
 	// floor: every event the hub published with Seq > floor is in buf. Before
 	// the first event there is no floor (valid is false): the hub cannot know
 	// what came before it started.
@@ -16,12 +20,14 @@ type ring struct {
 	valid bool
 }
 
-func newRing(size int) ring { return ring{buf: make([]*Event, max(size, 0))} }
+func newRing(size, maxBytes int) ring {
+	return ring{buf: make([]*Event, max(size, 0)), maxBytes: max(maxBytes, 0)}
+}
 
 // reset empties the ring, which from now on holds every event after floor.
 func (r *ring) reset(floor uint64) {
 	clear(r.buf)
-	r.start, r.n = 0, 0
+	r.start, r.n, r.bytes = 0, 0, 0
 	r.floor, r.valid = floor, true
 }
 
@@ -36,13 +42,26 @@ func (r *ring) push(ev *Event, last uint64) {
 		return
 	}
 	if r.n == len(r.buf) {
-		r.floor = r.buf[r.start].Seq
-		r.buf[r.start] = ev
-		r.start = (r.start + 1) % len(r.buf)
-		return
+		r.dropOldest()
 	}
 	r.buf[(r.start+r.n)%len(r.buf)] = ev
 	r.n++
+	r.bytes += len(ev.Frame)
+	// An event larger than the whole budget goes too: the ring then holds
+	// nothing, and floor says so.
+	for r.maxBytes > 0 && r.bytes > r.maxBytes && r.n > 0 {
+		r.dropOldest()
+	}
+}
+
+// dropOldest evicts the oldest event; floor moves up to it.
+func (r *ring) dropOldest() {
+	old := r.buf[r.start]
+	r.floor = old.Seq
+	r.bytes -= len(old.Frame)
+	r.buf[r.start] = nil
+	r.start = (r.start + 1) % len(r.buf)
+	r.n--
 }
 
 // at returns the i-th oldest event.

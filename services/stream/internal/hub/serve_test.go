@@ -116,8 +116,8 @@ func TestSlowSubscriberDropped(t *testing.T) {
 	if err := stuck.Serve(t.Context(), stuckW, stuckW.Flush, 0, 0); err != ErrSlow || stuckW.all() != "" {
 		t.Errorf("Serve of the dropped subscriber = %v after writing %q, want ErrSlow and nothing", err, stuckW.all())
 	}
-	if h.Count() != 1 || testutil.ToFloat64(reg.slow) != 1 {
-		t.Errorf("Count = %d, slow metric = %v; want 1, 1", h.Count(), testutil.ToFloat64(reg.slow))
+	if h.Count() != 1 || testutil.ToFloat64(reg.slowEvents) != 1 {
+		t.Errorf("Count = %d, slow metric = %v; want 1, 1", h.Count(), testutil.ToFloat64(reg.slowEvents))
 	}
 }
 

@@ -3,6 +3,8 @@ package hub
 import (
 	"slices"
 	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Subscriber states.
@@ -19,6 +21,9 @@ type Subscriber struct {
 	queue chan *Event
 	done  chan struct{}
 	state atomic.Int32
+	// queued is the frame bytes in queue: added when a frame is queued,
+	// subtracted when the writer takes it out.
+	queued atomic.Int64
 
 	// Guarded by hub.mu.
 	patterns   []string // sorted, no duplicates
@@ -68,22 +73,26 @@ func (s *Subscriber) Channels() []string {
 
 // Send queues a frame that is not a channel event (e.g. herald.subscribed), in
 // order with events. It returns false if s is closed or slow; if the queue is
-// full, s becomes slow.
+// full (in events or bytes), s becomes slow.
 func (s *Subscriber) Send(ev *Event) bool {
 	if s.state.Load() != stateLive {
 		return false
 	}
-	select {
-	case s.queue <- ev:
-		return true
-	default:
-		if s.fail() {
-			s.hub.mu.Lock()
-			s.hub.unregisterLocked(s)
-			s.hub.mu.Unlock()
+	reason := s.hub.metrics.slowBytes
+	if s.reserve(len(ev.Frame)) {
+		select {
+		case s.queue <- ev:
+			return true
+		default:
+			reason = s.hub.metrics.slowEvents
 		}
-		return false
 	}
+	if s.fail(reason) {
+		s.hub.mu.Lock()
+		s.hub.unregisterLocked(s)
+		s.hub.mu.Unlock()
+	}
+	return false
 }
 
 // Done is closed when s is closed or dropped as slow.
@@ -107,13 +116,32 @@ func (s *Subscriber) Close() {
 	}
 }
 
+// reserve counts n more queued bytes and reports whether they fit the
+// budget. A queue holding nothing takes any frame, so one event larger than
+// sse.queue_bytes does not drop everyone. A refused reservation is not
+// undone: the subscriber is dropped.
+func (s *Subscriber) reserve(n int) bool {
+	q := s.queued.Add(int64(n))
+	return q == int64(n) || q <= s.hub.queueBytes
+}
+
+// take removes ev from the queue's byte count; the writer calls it for
+// every event it receives from the queue.
+func (s *Subscriber) take(ev *Event) *Event {
+	s.queued.Add(-int64(len(ev.Frame)))
+	return ev
+}
+
+// QueuedBytes is the frame bytes waiting in s's queue.
+func (s *Subscriber) QueuedBytes() int64 { return s.queued.Load() }
+
 // fail marks s slow and closes Done; it reports whether this call did it, so
-// the caller unregisters s and the metric counts it once.
-func (s *Subscriber) fail() bool {
+// the caller unregisters s and the metric (c, by reason) counts it once.
+func (s *Subscriber) fail(c prometheus.Counter) bool {
 	if !s.state.CompareAndSwap(stateLive, stateSlow) {
 		return false
 	}
 	close(s.done)
-	s.hub.metrics.slow.Inc()
+	c.Inc()
 	return true
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/herald-push/herald/proto/channel"
-	"github.com/herald-push/herald/services/stream/internal/chanset"
 	"github.com/herald-push/herald/services/stream/internal/frame"
 	"github.com/herald-push/herald/services/stream/internal/hub"
 	"github.com/herald-push/herald/services/stream/internal/metrics"
@@ -28,8 +27,30 @@ import (
 // client's progress quickly.
 const flushAt = 32 << 10
 
-// fetchBatch is how many stored messages one JetStream pull asks for.
+// fetchBatch is how many stored messages one JetStream pull asks for at
+// most; Limits.FetchBytes bounds the same pull in bytes.
 const fetchBatch = 256
+
+// fetchWait bounds one pull. A pull never asks for more messages than are
+// pending, so the server answers at once; the wait matters only when
+// retention removed messages since the count was taken.
+const fetchWait = 2 * time.Second
+
+// DefaultFetchBytes is used when Limits.FetchBytes is not positive.
+const DefaultFetchBytes = 256 << 10
+
+// Limits bound what resumes take from JetStream at once.
+type Limits struct {
+	// Concurrency bounds the JetStream replays running at once.
+	Concurrency int
+	// FetchBytes bounds one pull of one replay (sse.replay_fetch_bytes).
+	// What a replica has in flight from JetStream is at most Concurrency ×
+	// FetchBytes, well below the server's per-connection pending limit
+	// (64 MiB by default) past which it drops the connection as a slow
+	// consumer; the pulls of 256 events without a byte bound that this
+	// replaced reached hundreds of MB with large events.
+	FetchBytes int
+}
 
 // Source replays missed events.
 type Source struct {
@@ -43,7 +64,8 @@ type Source struct {
 	// slots bounds the JetStream replays running at once: a mass reconnect
 	// must not exceed the server's consumers-per-stream limit (1,000 by
 	// default) nor flood its API; the others wait their turn.
-	slots chan struct{}
+	slots      chan struct{}
+	fetchBytes int
 	// futureLog rate-limits the WARN about resume ids in the future.
 	futureLog every
 }
@@ -67,10 +89,14 @@ func (e *every) allow(now time.Time) (suppressed int, ok bool) {
 	return n, true
 }
 
-// New returns a Source reading the hub's ring first, then JetStream, with at
-// most concurrency JetStream replays at once.
-func New(js jetstream.JetStream, h *hub.Hub, ringFrom func() uint64, concurrency int, log *slog.Logger, m *metrics.Metrics) *Source {
-	return &Source{js: js, hub: h, ringFrom: ringFrom, log: log, m: m, slots: make(chan struct{}, max(concurrency, 1))}
+// New returns a Source reading the hub's ring first, then JetStream, within
+// lim.
+func New(js jetstream.JetStream, h *hub.Hub, ringFrom func() uint64, lim Limits, log *slog.Logger, m *metrics.Metrics) *Source {
+	if lim.FetchBytes <= 0 {
+		lim.FetchBytes = DefaultFetchBytes
+	}
+	return &Source{js: js, hub: h, ringFrom: ringFrom, log: log, m: m,
+		slots: make(chan struct{}, max(lim.Concurrency, 1)), fetchBytes: lim.FetchBytes}
 }
 
 // Request describes one resume.
@@ -176,7 +202,7 @@ func (s *Source) fromJetStream(ctx context.Context, out *batchWriter, req Reques
 		MemoryStorage:     true,
 		Replicas:          1,
 	}
-	if f := chanset.Filters(req.Patterns); len(f) == 1 {
+	if f := channel.Filters(req.Patterns); len(f) == 1 {
 		cfg.FilterSubject = f[0]
 	} else {
 		cfg.FilterSubjects = f
@@ -193,51 +219,74 @@ func (s *Source) fromJetStream(ctx context.Context, out *batchWriter, req Reques
 			s.log.Warn("deleting replay consumer", "consumer", name, "err", err)
 		}
 	}()
-	if cons.CachedInfo().NumPending == 0 {
+	pending := cons.CachedInfo().NumPending
+	if pending == 0 {
 		return nil
 	}
 	var b frame.Builder
 	sent := 0
 	defer func() { s.m.ReplayedEvents.Add(float64(sent)) }()
 	for {
-		batch, err := cons.FetchNoWait(fetchBatch)
-		if err != nil {
-			return fmt.Errorf("fetching replay batch: %w", err)
-		}
 		n := 0
-		for msg := range batch.Messages() {
-			n++
-			meta, err := msg.Metadata()
+		for _, bounded := range []bool{true, false} {
+			batch, err := s.fetch(cons, pending, bounded)
 			if err != nil {
-				return fmt.Errorf("reading replay metadata: %w", err)
+				return fmt.Errorf("fetching replay batch: %w", err)
 			}
-			seq := meta.Sequence.Stream
-			if seq > req.Through {
-				return nil // the live queue has it
-			}
-			ev, err := b.Event(seq, msg.Subject(), msg.Data())
-			if err != nil {
-				s.log.Error("skipping undecodable event in replay", "seq", seq, "err", err)
-			} else {
-				if err := out.add(req.Sub, ev.Frame); err != nil {
-					return err
+			for msg := range batch.Messages() {
+				n++
+				meta, err := msg.Metadata()
+				if err != nil {
+					return fmt.Errorf("reading replay metadata: %w", err)
 				}
-				sent++
+				seq := meta.Sequence.Stream
+				if seq > req.Through {
+					return nil // the live queue has it
+				}
+				ev, err := b.Event(seq, msg.Subject(), msg.Data())
+				if err != nil {
+					s.log.Error("skipping undecodable event in replay", "seq", seq, "err", err)
+				} else {
+					if err := out.add(req.Sub, ev.Frame); err != nil {
+						return err
+					}
+					sent++
+				}
+				pending = meta.NumPending
+				if seq >= req.Through || pending == 0 {
+					return nil
+				}
 			}
-			if seq >= req.Through || meta.NumPending == 0 {
-				return nil
+			if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+				return fmt.Errorf("fetching replay batch: %w", err)
 			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return fmt.Errorf("fetching replay batch: %w", err)
+			if n > 0 {
+				break
+			}
+			// Nothing fitted: the next message alone is larger than
+			// FetchBytes (a raw NATS publish can be). Pull just it.
 		}
 		if n == 0 {
-			return nil
+			// Events are pending but none came: ending quietly would tell
+			// the client it is up to date when it is not. Fail the stream;
+			// the client resumes from what it got.
+			return fmt.Errorf("replay fetch returned nothing with %d events pending", pending)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
+}
+
+// fetch pulls the next messages of a replay: at most fetchBatch and never
+// more than are pending (so the server answers without waiting), and when
+// bounded at most fetchBytes; unbounded it pulls one message.
+func (s *Source) fetch(cons jetstream.Consumer, pending uint64, bounded bool) (jetstream.MessageBatch, error) {
+	if !bounded {
+		return cons.Fetch(1, jetstream.FetchMaxWait(fetchWait))
+	}
+	n := int(min(pending, fetchBatch))
+	return cons.Fetch(n, jetstream.FetchMaxBytes(s.fetchBytes), jetstream.FetchMaxWait(fetchWait))
 }
 
 // batchWriter coalesces replayed frames into few writes and stops early when

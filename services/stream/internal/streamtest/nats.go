@@ -139,3 +139,7 @@ func Envelope(ch, typ, data string) string {
 	}
 	return `{"channel":"` + ch + `","type":"` + typ + `","data":` + data + `,"time":"2026-11-26T10:00:00.123Z"}`
 }
+
+// Server is the embedded server, for tests that read its own view (varz:
+// slow consumers; connz: whether a client reconnected).
+func (n *NATS) Server() *server.Server { return n.srv }
