@@ -15,6 +15,7 @@ import (
 	"github.com/herald-push/herald/services/api/internal/control"
 	"github.com/herald-push/herald/services/api/internal/httpapi"
 	"github.com/herald-push/herald/services/api/internal/metrics"
+	"github.com/herald-push/herald/services/api/internal/presence"
 	"github.com/herald-push/herald/services/api/internal/store"
 	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
@@ -59,6 +60,12 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		verifier.Close()
 		return nil, err
 	}
+	pres, err := presence.New(nc, cfg.PresenceTimeout, cfg.PresencePrincipalsMax)
+	if err != nil {
+		nc.Close()
+		verifier.Close()
+		return nil, err
+	}
 	a := &App{cfg: cfg, log: log, nc: nc, store: st, auth: verifier}
 	m := metrics.New()
 	m.WatchFailover(func() uint64 { return nc.Stats().Reconnects }, st.Rechecks)
@@ -66,6 +73,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 		Config:    cfg,
 		Store:     st,
 		Control:   control.New(nc, cfg.ControlTimeout),
+		Presence:  pres,
 		Auth:      verifier,
 		Metrics:   m,
 		Log:       log,

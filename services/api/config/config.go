@@ -36,6 +36,10 @@ type Config struct {
 	ControlTimeout  time.Duration
 	PublishTimeout  time.Duration
 	MaxChannels     int // sse.max_channels, checked before asking a stream replica
+	// PresenceTimeout bounds the scatter-gather of a presence request;
+	// PresencePrincipalsMax caps the distinct principals it lists.
+	PresenceTimeout       time.Duration
+	PresencePrincipalsMax int
 
 	Events Retention
 
@@ -65,6 +69,8 @@ func Keys() []kitconfig.Key {
 		{Name: "api.control_timeout", Default: 2 * time.Second, Usage: "how long to wait for the stream replica holding a connection; no answer means 404"},
 		{Name: "api.publish_timeout", Default: 5 * time.Second, Usage: "how long to wait for the JetStream ack of a publish before answering 503"},
 		{Name: "sse.max_channels", Default: 32, Usage: "most channels of one SSE connection (checked on control requests)"},
+		{Name: "api.presence_timeout", Default: 250 * time.Millisecond, Usage: "how long a presence request waits for the stream replicas' answers; a known replica that misses it makes the answer partial"},
+		{Name: "api.presence_principals_max", Default: 100, Usage: "most distinct principals a presence answer lists (0 lists none)"},
 		{Name: "events.max_age", Default: 24 * time.Hour, Usage: "how long events are kept; 0 keeps them until another limit removes them"},
 		{Name: "events.max_msgs_per_channel", Default: 10000, Usage: "events kept per channel; -1 or 0 for unlimited"},
 		{Name: "events.max_bytes", Default: "1GiB", Usage: "total size of the event stream; -1 or 0 for unlimited"},
@@ -93,17 +99,19 @@ func Default() Config { return kitconfig.Defaults(Keys(), FromViper) }
 func FromViper(v *viper.Viper) (Config, error) {
 	r := kitconfig.NewReader(v)
 	c := Config{
-		Basics:          service.ReadBasics(r),
-		NATS:            natsconn.Read(r),
-		BodyLimit:       r.Bytes("api.body_limit", 1<<10, 8<<20),
-		BatchBodyLimit:  r.Bytes("api.batch_body_limit", 1<<10, 64<<20),
-		BatchMax:        r.Int("api.batch_max", 1, 10000),
-		HistoryLimit:    r.Int("api.history_limit", 1, 100000),
-		HistoryLimitMax: r.Int("api.history_limit_max", 1, 100000),
-		HistoryBytesMax: r.Bytes("api.history_bytes_max", 64<<10, 1<<30),
-		ControlTimeout:  r.Duration("api.control_timeout", 10*time.Millisecond, time.Minute),
-		PublishTimeout:  r.Duration("api.publish_timeout", 10*time.Millisecond, time.Minute),
-		MaxChannels:     r.Int("sse.max_channels", 1, 1024),
+		Basics:                service.ReadBasics(r),
+		NATS:                  natsconn.Read(r),
+		BodyLimit:             r.Bytes("api.body_limit", 1<<10, 8<<20),
+		BatchBodyLimit:        r.Bytes("api.batch_body_limit", 1<<10, 64<<20),
+		BatchMax:              r.Int("api.batch_max", 1, 10000),
+		HistoryLimit:          r.Int("api.history_limit", 1, 100000),
+		HistoryLimitMax:       r.Int("api.history_limit_max", 1, 100000),
+		HistoryBytesMax:       r.Bytes("api.history_bytes_max", 64<<10, 1<<30),
+		ControlTimeout:        r.Duration("api.control_timeout", 10*time.Millisecond, time.Minute),
+		PublishTimeout:        r.Duration("api.publish_timeout", 10*time.Millisecond, time.Minute),
+		MaxChannels:           r.Int("sse.max_channels", 1, 1024),
+		PresenceTimeout:       r.Duration("api.presence_timeout", 10*time.Millisecond, 10*time.Second),
+		PresencePrincipalsMax: r.Int("api.presence_principals_max", 0, 1000),
 		Events: Retention{
 			MaxAge:            r.Duration("events.max_age", 0, 100*365*24*time.Hour),
 			MaxMsgsPerChannel: unlimited(int64(r.Int("events.max_msgs_per_channel", -1, 1<<31-1))),

@@ -22,6 +22,7 @@ func TestDefault(t *testing.T) {
 		BodyLimit: 64 << 10, BatchBodyLimit: 1 << 20, BatchMax: 100, HistoryLimit: 100, HistoryLimitMax: 1000,
 		HistoryBytesMax: 4 << 20,
 		ControlTimeout:  2 * time.Second, PublishTimeout: 5 * time.Second, MaxChannels: 32,
+		PresenceTimeout: 250 * time.Millisecond, PresencePrincipalsMax: 100,
 		Events: config.Retention{MaxAge: 24 * time.Hour, MaxMsgsPerChannel: 10000, MaxBytes: 1 << 30, Replicas: 1, DuplicateWindow: 2 * time.Minute},
 		// Fail closed: no key, no anonymous rights.
 		Auth: auth.Config{RequireExp: true, Leeway: 30 * time.Second, CookieName: "herald_token"},

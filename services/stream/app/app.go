@@ -24,6 +24,7 @@ import (
 	"github.com/herald-push/herald/services/stream/internal/httpapi"
 	"github.com/herald-push/herald/services/stream/internal/hub"
 	"github.com/herald-push/herald/services/stream/internal/metrics"
+	"github.com/herald-push/herald/services/stream/internal/presence"
 	"github.com/herald-push/herald/services/stream/internal/replay"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -40,6 +41,7 @@ type App struct {
 	hub      *hub.Hub
 	consumer *consumer.Consumer
 	control  *control.Registry
+	presence *presence.Server
 	auth     *auth.Verifier
 	sse      *httpapi.Handler // GET /stream
 	handler  http.Handler
@@ -82,14 +84,22 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	m.ConnLimit.Set(float64(maxConns))
 	log.Info("stream limits", "max_connections", maxConns, "queue_bytes", cfg.QueueBytes, "ring_bytes", cfg.RingBytes)
 	cons := consumer.New(js, h, cfg.RingSize, cfg.ConsumerHeartbeat, log, m)
+	cons.Lag = metrics.NewLag(reg)
 	ctl, err := control.New(nc, cfg.MaxChannels, log, m)
 	if err != nil {
 		nc.Close()
 		verifier.Close()
 		return nil, err
 	}
+	pres, err := presence.New(nc, ctl, log)
+	if err != nil {
+		_ = ctl.Close()
+		nc.Close()
+		verifier.Close()
+		return nil, err
+	}
 	shutdown, stop := context.WithCancel(context.Background())
-	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, auth: verifier, shutdown: shutdown, stopAccepted: stop}
+	a := &App{cfg: cfg, log: log, nc: nc, hub: h, consumer: cons, control: ctl, presence: pres, auth: verifier, shutdown: shutdown, stopAccepted: stop}
 
 	sse := &httpapi.Handler{
 		Opts: httpapi.Options{
@@ -151,6 +161,9 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	defer func() {
 		stopConsumer()
 		wg.Wait()
+		if err := a.presence.Close(); err != nil {
+			a.log.Warn("closing presence subscription", "err", err)
+		}
 		if err := a.control.Close(); err != nil {
 			a.log.Warn("closing control subscription", "err", err)
 		}

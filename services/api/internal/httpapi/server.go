@@ -11,6 +11,8 @@ import (
 	"github.com/herald-push/herald/services/api/config"
 	"github.com/herald-push/herald/services/api/internal/control"
 	"github.com/herald-push/herald/services/api/internal/metrics"
+	"github.com/herald-push/herald/services/api/internal/openapi"
+	"github.com/herald-push/herald/services/api/internal/presence"
 	"github.com/herald-push/herald/services/api/internal/store"
 	"github.com/herald-push/herald/services/kit/auth"
 	"github.com/herald-push/herald/services/kit/health"
@@ -23,6 +25,8 @@ type Deps struct {
 	Config  config.Config
 	Store   *store.Store
 	Control *control.Client
+	// Presence gathers presence from the stream replicas.
+	Presence *presence.Client
 	// Auth decides what each request may do.
 	Auth    *auth.Verifier
 	Metrics *metrics.Metrics
@@ -56,6 +60,7 @@ func newEcho(d Deps) *echo.Echo {
 	v1 := e.Group("/api/v1")
 	v1.POST("/channels/:channel/events", s.publish)
 	getHead(v1, "/channels/:channel/events", s.history)
+	getHead(v1, "/channels/:channel/presence", s.presence)
 	v1.POST("/events", s.publishBatch)
 	getHead(v1, "/connections/:id/channels", s.controlGet)
 	v1.PUT("/connections/:id/channels", s.controlReplace)
@@ -66,6 +71,12 @@ func newEcho(d Deps) *echo.Echo {
 	getHead(root, "/healthz", echo.WrapHandler(http.HandlerFunc(health.Live)))
 	getHead(root, "/readyz", echo.WrapHandler(health.Ready(d.NATSCheck, health.Check{Name: "stream", Func: d.Store.Ready})))
 	getHead(root, "/metrics", echo.WrapHandler(d.Metrics.Handler()))
+	// nginx passes /api/ through with its prefix, so the document is
+	// reachable there; /openapi.json is for a client talking to the api
+	// directly.
+	spec := echo.WrapHandler(http.HandlerFunc(openapi.Handler))
+	getHead(root, "/openapi.json", spec)
+	getHead(root, "/api/openapi.json", spec)
 
 	for _, r := range e.Routes() {
 		s.routes[r.Path] = true

@@ -50,6 +50,9 @@ type Consumer struct {
 	firstSeq  atomic.Uint64             // first sequence handed to the hub by this process
 	stream    atomic.Pointer[streamRef] // the stream as last looked up, for the bridge
 	bridged   atomic.Int64              // events the bridge delivered during the current failover
+
+	// Lag, when set, observes each live event's publish→fan-out latency.
+	Lag *metrics.Lag
 }
 
 // DefaultHeartbeat is consumer.heartbeat's default: a stall is noticed after
@@ -312,6 +315,9 @@ func (c *Consumer) runOnce(ctx context.Context, recovering bool, started func(st
 			} else {
 				c.firstSeq.CompareAndSwap(0, seq)
 				c.hub.Publish(ev)
+				if c.caughtUp.Load() { // live, not the backlog read at start
+					c.Lag.Observe(b.Time())
+				}
 				c.m.ConsumerSeq.Set(float64(seq))
 			}
 			prev = seq
