@@ -69,6 +69,10 @@ type Source struct {
 	fetchBytes int
 	// futureLog rate-limits the WARN about resume ids in the future.
 	futureLog every
+	// pull is fetch, or in a test a pull that brings nothing while events
+	// are pending: what a lagging clustered node answers, a fault that
+	// cannot be made on demand.
+	pull func(cons *jsread.Reader, pending uint64, bounded bool) (jetstream.MessageBatch, error)
 }
 
 // every lets one event through per minute and counts the ones held back.
@@ -210,7 +214,11 @@ func (s *Source) fromJetStream(ctx context.Context, out *batchWriter, req Reques
 	for {
 		n := 0
 		for _, bounded := range []bool{true, false} {
-			batch, err := s.fetch(cons, pending, bounded)
+			pull := s.pull
+			if pull == nil {
+				pull = s.fetch
+			}
+			batch, err := pull(cons, pending, bounded)
 			if err != nil {
 				return fmt.Errorf("fetching replay batch: %w", err)
 			}
