@@ -13,20 +13,8 @@ import (
 // envelope as the SSE stream (plus "id"); "next" is the cursor to pass as
 // after for the following page, or null when no further event exists yet.
 func (s *server) history(c echo.Context) error {
-	rights, err := s.rights(c)
+	pattern, err := s.subscribedPattern(c)
 	if err != nil {
-		return err
-	}
-	pattern, err := pathParam(c, "channel")
-	if err != nil {
-		return err
-	}
-	if err := channel.ValidatePattern(pattern); err != nil {
-		return badRequest("invalid channel %q: %v", channel.Short(pattern), err)
-	}
-	// Reading history is subscribing to the past: the pattern itself must
-	// be covered, so a chat.* grant cannot read chat.> or >.
-	if err := canSubscribe(rights, pattern); err != nil {
 		return err
 	}
 	q := c.QueryParams()
@@ -76,4 +64,26 @@ func (s *server) history(c echo.Context) error {
 	buf = append(buf, "}\n"...)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Blob(200, echo.MIMEApplicationJSON, buf)
+}
+
+// subscribedPattern reads the :channel pattern of a read route (history,
+// presence) and checks the caller may subscribe to it. Reading history is
+// subscribing to the past, and presence tells who listens: the pattern
+// itself must be covered, so a chat.* grant cannot read chat.> or >.
+func (s *server) subscribedPattern(c echo.Context) (string, error) {
+	rights, err := s.rights(c)
+	if err != nil {
+		return "", err
+	}
+	pattern, err := pathParam(c, "channel")
+	if err != nil {
+		return "", err
+	}
+	if err := channel.ValidatePattern(pattern); err != nil {
+		return "", badRequest("invalid channel %q: %v", channel.Short(pattern), err)
+	}
+	if err := canSubscribe(rights, pattern); err != nil {
+		return "", err
+	}
+	return pattern, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/herald-push/herald/proto/channel"
 	"github.com/herald-push/herald/services/api/internal/presence"
 	"github.com/herald-push/herald/services/kit/logging"
 	"github.com/labstack/echo/v4"
@@ -14,18 +13,8 @@ import (
 // listening to the pattern, summed over the replicas that answered within
 // api.presence_timeout. It needs the same subscribe grant as history.
 func (s *server) presence(c echo.Context) error {
-	rights, err := s.rights(c)
+	pattern, err := s.subscribedPattern(c)
 	if err != nil {
-		return err
-	}
-	pattern, err := pathParam(c, "channel")
-	if err != nil {
-		return err
-	}
-	if err := channel.ValidatePattern(pattern); err != nil {
-		return badRequest("invalid channel %q: %v", channel.Short(pattern), err)
-	}
-	if err := canSubscribe(rights, pattern); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
