@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -104,6 +105,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(tw, "  from your environment\t%s\n", strings.Join(names, " "))
 	}
 	fmt.Fprintf(tw, "\nAuth (development defaults): %s\n", launcher.DevAuthNotice())
+	if slices.ContainsFunc(launcher.PassedEnv(), func(n string) bool { return strings.HasPrefix(n, "HERALD_AUTH_") }) {
+		fmt.Fprintln(tw, "  …except what your HERALD_AUTH_* variables (listed above) set instead.")
+	}
 	if *tlsCert == "" {
 		fmt.Fprintf(tw, "The HTTPS certificate is self-signed: curl --cacert %s, or trust it (certs/README.md).\n", s.CertFile)
 	}
