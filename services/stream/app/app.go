@@ -78,7 +78,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	h := hub.New(hub.Options{
 		QueueSize: cfg.QueueSize, QueueBytes: int(cfg.QueueBytes),
 		RingSize: cfg.RingSize, RingBytes: int(cfg.RingBytes),
-		Metrics: hub.NewMetrics(reg),
+		Metrics: hub.NewMetrics(reg), Heartbeat: cfg.Heartbeat,
 	})
 	maxConns := cfg.ConnectionLimit()
 	m.ConnLimit.Set(float64(maxConns))
@@ -169,6 +169,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		}
 		a.nc.Close()
 		a.auth.Close()
+		a.hub.Close() // the writer pool, once Drain ended its streams
 	}()
 
 	// The grace clock starts when ctx is done and bounds both halves of the

@@ -15,8 +15,10 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -111,7 +113,7 @@ func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Metrics.Requests.WithLabelValues("ok").Inc()
 
-	c := &conn{s: s, id: newConnID(), q: q, expires: rights.Expires}
+	c := &conn{s: s, id: newConnID(), q: q, expires: rights.Expires, start: time.Now()}
 	admitted = false // c.close releases it
 	c.log = log.With("conn", logging.ConnHash(c.id))
 	c.sub, c.through = s.Hub.Subscribe(q.channels)
@@ -135,13 +137,8 @@ func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.log.Debug("ignoring bytes sent after the stream request", "bytes", extra)
 		}
 		head := appendHead(make([]byte, 0, 256+len(open)), r, h)
-		out := &deadlineWriter{w: sock, dl: sock, timeout: s.Opts.WriteTimeout}
 		// r's context ends when this handler returns; the stream outlives it.
-		go func() {
-			defer s.streams.end(sock)
-			defer sock.Close()
-			c.serve(context.Background(), out, noFlush, append(head, open...))
-		}()
+		go c.serveHijacked(sock, append(head, open...))
 	case errors.Is(err, errKept):
 		rc := http.NewResponseController(w)
 		// The server's read timeout would cancel a long-lived stream; a stream
@@ -159,13 +156,21 @@ func (s *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // conn is one accepted /stream request (one connection id), subscribed to
 // the hub.
 type conn struct {
-	s       *Handler
-	id      string
-	q       query
-	log     *slog.Logger
-	sub     *hub.Subscriber
-	through uint64
-	expires time.Time // the token's exp; zero = none
+	s        *Handler
+	id       string
+	q        query
+	log      *slog.Logger
+	sub      *hub.Subscriber
+	through  uint64
+	expires  time.Time // the token's exp; zero = none
+	start    time.Time
+	lifetime time.Duration // jittered sse.max_lifetime; 0 until first asked
+
+	// A stream on the writer pool ends from a pool goroutine; what must stop
+	// then (the timers and the shutdown hook of its live phase) is kept here.
+	mu    sync.Mutex
+	over  bool
+	stops []func() bool
 }
 
 func (c *conn) close() {
@@ -174,45 +179,157 @@ func (c *conn) close() {
 	c.s.open.Add(-1)
 }
 
-// serve sends open (on a hijacked connection, the response head too), replays
-// what a resuming client missed, then the live feed until the stream ends.
-// On a hijacked connection flush is noFlush: every write goes to the socket.
+// serve sends open, replays what a resuming client missed, then serves the
+// live feed from a goroutine of its own until the stream ends: the model for
+// a connection net/http keeps.
 func (c *conn) serve(parent context.Context, out *deadlineWriter, flush func() error, open []byte) {
-	s, sub, q := c.s, c.sub, c.q
 	defer c.close()
-
-	ctx, cancel := context.WithCancelCause(parent)
-	defer cancel(nil)
-	stopShutdown := context.AfterFunc(s.Shutdown, func() { cancel(errShutdown) })
-	defer stopShutdown()
-	if s.Opts.MaxLifetime > 0 {
-		t := time.AfterFunc(jitter(s.Opts.MaxLifetime, 0.2), func() { cancel(errLifetime) })
-		defer t.Stop()
-	}
-	if !c.expires.IsZero() {
-		t := time.AfterFunc(time.Until(c.expires), func() { cancel(errExpired) })
-		defer t.Stop()
-	}
-
-	if err := write(out, flush, open); err != nil {
-		s.Metrics.Disconnects.WithLabelValues("client").Inc()
-		return
-	}
-	c.log.Debug("stream opened", "channels", q.channels, "last_event_id", q.lastID, "resume", q.resume)
-
-	skip := c.through
-	var err error
-	if q.resume {
-		skip, err = s.Replay.Replay(ctx, out, flush, replay.Request{After: q.lastID, Through: c.through, Patterns: q.channels, Sub: sub})
-	}
+	ctx, stop := c.phase(parent)
+	defer stop()
+	skip, err := c.begin(ctx, out, flush, open)
 	if err == nil {
-		err = sub.Serve(ctx, out, flush, s.Opts.Heartbeat, skip)
+		err = c.sub.Serve(ctx, out, flush, c.s.Opts.Heartbeat, skip)
 	}
-	if errors.Is(sub.Err(), hub.ErrSlow) {
+	if errors.Is(c.sub.Err(), hub.ErrSlow) {
 		// dropped by the hub; the write that was stuck failed after that
 		err = hub.ErrSlow
 	}
-	s.finish(c.log, out, flush, context.Cause(ctx), err)
+	c.s.finish(c.log, out, flush, context.Cause(ctx), err)
+}
+
+// serveHijacked sends open (the response head too) and the replay from this
+// goroutine, then attaches the stream to the hub's writer pool and returns:
+// an idle live stream holds no goroutine, no timer and no buffer.
+func (c *conn) serveHijacked(sock net.Conn, open []byte) {
+	s := c.s
+	out := &deadlineWriter{w: sock, dl: sock, timeout: s.Opts.WriteTimeout}
+	ctx, stop := c.phase(context.Background())
+	skip, err := c.begin(ctx, out, noFlush, open)
+	ended := context.Cause(ctx) // before stop cancels ctx
+	stop()
+	if err == nil && ended == nil {
+		// The pool never blocks on this socket; a write it cannot finish at
+		// once gets its own deadline.
+		_ = sock.SetWriteDeadline(time.Time{})
+		err = c.sub.Attach(hub.Outlet{
+			Conn: sock, Skip: skip, Heartbeat: s.Opts.Heartbeat, WriteTimeout: s.Opts.WriteTimeout,
+			OnEnd: func(cause, err error) { c.ended(sock, cause, err) },
+		})
+		if err == nil {
+			c.live()
+			return
+		}
+		// not a socket: it keeps a writer goroutine
+		ctx, stop = c.phase(context.Background())
+		err = c.sub.Serve(ctx, out, noFlush, s.Opts.Heartbeat, skip)
+		ended = context.Cause(ctx)
+		stop()
+	}
+	if errors.Is(c.sub.Err(), hub.ErrSlow) {
+		err = hub.ErrSlow
+	}
+	if ended == nil {
+		ended = context.Cause(ctx)
+	}
+	s.finish(c.log, out, noFlush, ended, err)
+	_ = sock.Close()
+	c.close()
+	s.streams.end(sock)
+}
+
+// phase returns a context that ends with the stream: on shutdown, at the
+// stream's lifetime or at its token's exp (as the cause).
+func (c *conn) phase(parent context.Context) (context.Context, func()) {
+	s := c.s
+	ctx, cancel := context.WithCancelCause(parent)
+	stopShutdown := context.AfterFunc(s.Shutdown, func() { cancel(errShutdown) })
+	var timers []*time.Timer
+	if d, ok := c.lifetimeLeft(); ok {
+		timers = append(timers, time.AfterFunc(d, func() { cancel(errLifetime) }))
+	}
+	if !c.expires.IsZero() {
+		timers = append(timers, time.AfterFunc(time.Until(c.expires), func() { cancel(errExpired) }))
+	}
+	return ctx, func() {
+		stopShutdown()
+		for _, t := range timers {
+			t.Stop()
+		}
+		cancel(nil)
+	}
+}
+
+// lifetimeLeft is how long the stream may still live, jittered once per
+// stream, when sse.max_lifetime is set.
+func (c *conn) lifetimeLeft() (time.Duration, bool) {
+	if c.s.Opts.MaxLifetime <= 0 {
+		return 0, false
+	}
+	if c.lifetime == 0 {
+		c.lifetime = jitter(c.s.Opts.MaxLifetime, 0.2)
+	}
+	return time.Until(c.start.Add(c.lifetime)), true
+}
+
+// begin writes open and, for a resume, the replay; it returns the sequence
+// the live feed skips through.
+func (c *conn) begin(ctx context.Context, out *deadlineWriter, flush func() error, open []byte) (uint64, error) {
+	s, q := c.s, c.q
+	if err := write(out, flush, open); err != nil {
+		return 0, err
+	}
+	c.log.Debug("stream opened", "channels", q.channels, "last_event_id", q.lastID, "resume", q.resume)
+	if !q.resume {
+		return c.through, nil
+	}
+	return s.Replay.Replay(ctx, out, flush, replay.Request{After: q.lastID, Through: c.through, Patterns: q.channels, Sub: c.sub})
+}
+
+// live arms what ends an attached stream: shutdown (retry elsewhere), its
+// lifetime, its token's exp (herald.expired).
+func (c *conn) live() {
+	s, sub := c.s, c.sub
+	c.onEnd(context.AfterFunc(s.Shutdown, func() {
+		sub.End(sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5)), errShutdown)
+	}))
+	if d, ok := c.lifetimeLeft(); ok {
+		c.onEnd(time.AfterFunc(d, func() { sub.End(nil, errLifetime) }).Stop)
+	}
+	if !c.expires.IsZero() {
+		c.onEnd(time.AfterFunc(time.Until(c.expires), func() { sub.End(frame.Expired(s.Opts.Retry), errExpired) }).Stop)
+	}
+}
+
+// onEnd registers stop to run when the attached stream ends (at once if it
+// has).
+func (c *conn) onEnd(stop func() bool) {
+	c.mu.Lock()
+	if c.over {
+		c.mu.Unlock()
+		stop()
+		return
+	}
+	c.stops = append(c.stops, stop)
+	c.mu.Unlock()
+}
+
+// ended is the pool's report that an attached stream is over (its final
+// frame written, its socket closed).
+func (c *conn) ended(sock net.Conn, cause, err error) {
+	c.mu.Lock()
+	c.over = true
+	stops := c.stops
+	c.stops = nil
+	c.mu.Unlock()
+	for _, stop := range stops {
+		stop()
+	}
+	if errors.Is(cause, hub.ErrSlow) {
+		err, cause = hub.ErrSlow, nil
+	}
+	c.s.record(c.log, cause, err)
+	c.close()
+	c.s.streams.end(sock)
 }
 
 func write(out *deadlineWriter, flush func() error, p []byte) error {
@@ -224,18 +341,37 @@ func write(out *deadlineWriter, flush func() error, p []byte) error {
 
 func noFlush() error { return nil }
 
-// finish records why the stream ended and, on shutdown, tells the client
-// to come back after a jittered delay so replicas are not stormed at once.
+// finish, for a stream with a writer goroutine, writes the final frame its
+// end calls for and records why it ended.
 func (s *Handler) finish(log *slog.Logger, out *deadlineWriter, flush func() error, cause, err error) {
+	if f := s.finalFrame(cause); f != nil {
+		out.setTimeout(time.Second) // a stuck client must not hold up the shutdown
+		_ = write(out, flush, f)
+	}
+	s.record(log, cause, err)
+}
+
+// finalFrame is what a stream ended by cause is told last: on shutdown, to
+// come back after a jittered delay (so replicas are not stormed at once); at
+// its token's exp, herald.expired (the client fetches a fresh token and
+// resumes from its last id).
+func (s *Handler) finalFrame(cause error) []byte {
+	switch {
+	case errors.Is(cause, errShutdown):
+		return sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5))
+	case errors.Is(cause, errExpired):
+		return frame.Expired(s.Opts.Retry)
+	}
+	return nil
+}
+
+// record counts (and, for the unusual ones, logs) why a stream ended.
+func (s *Handler) record(log *slog.Logger, cause, err error) {
 	switch {
 	case errors.Is(cause, errShutdown):
 		s.Metrics.Disconnects.WithLabelValues("shutdown").Inc()
-		out.setTimeout(time.Second) // a stuck client must not hold up the shutdown
-		_ = write(out, flush, sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5)))
 	case errors.Is(cause, errExpired):
-		// The client fetches a fresh token and resumes from its last id.
 		s.Metrics.Disconnects.WithLabelValues("expired").Inc()
-		_ = write(out, flush, frame.Expired(s.Opts.Retry))
 	case errors.Is(err, hub.ErrSlow):
 		s.Metrics.Disconnects.WithLabelValues("slow").Inc()
 		log.Info("slow client disconnected")

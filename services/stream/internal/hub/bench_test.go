@@ -138,9 +138,7 @@ func benchPublish(b *testing.B, h *Hub, subs []*Subscriber, channelOf func(int) 
 		if i%drainEvery == 0 && i > 0 {
 			b.StopTimer()
 			for _, s := range subs {
-				for len(s.queue) > 0 {
-					s.take(<-s.queue)
-				}
+				drain(s)
 			}
 			b.StartTimer()
 		}

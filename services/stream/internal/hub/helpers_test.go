@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,16 +97,27 @@ func ev(seq uint64, ch string) *Event {
 // queued drains s's queue without blocking and returns the Seqs (channel for Seq 0).
 func queued(s *Subscriber) []string {
 	var out []string
-	for {
-		select {
-		case e := <-s.queue:
-			if e.Seq == 0 {
-				out = append(out, e.Channel)
-			} else {
-				out = append(out, strconv.FormatUint(e.Seq, 10))
-			}
-		default:
-			return out
+	for _, e := range drain(s) {
+		if e.Seq == 0 {
+			out = append(out, e.Channel)
+		} else {
+			out = append(out, strconv.FormatUint(e.Seq, 10))
 		}
 	}
+	return out
+}
+
+// drain takes everything queued for s, as a writer would.
+func drain(s *Subscriber) []*Event {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	evs, _ := s.take(nil, math.MaxInt, 0)
+	return evs
+}
+
+// pending is how many events are queued for s.
+func pending(s *Subscriber) int {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return len(s.pending)
 }

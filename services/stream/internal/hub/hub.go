@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/herald-push/herald/proto/channel"
 )
@@ -53,6 +54,12 @@ type Options struct {
 	RingSize   int      // how many recent events the hub keeps in memory to serve resumes without JetStream
 	RingBytes  int      // the ring's bound in frame bytes (sse.ring_bytes); 0 = events only
 	Metrics    *Metrics // may be nil; NewMetrics(reg) builds herald_stream_* collectors
+	// Writers is the size of the writer pool attached connections share
+	// (0 = one per core, GOMAXPROCS).
+	Writers int
+	// Heartbeat is how often the pool looks for attached connections due a
+	// heartbeat (each Outlet says its own interval); 0 = the pool sends none.
+	Heartbeat time.Duration
 }
 
 // Hub is the in-process fan-out. Its methods are safe for concurrent use,
@@ -75,8 +82,17 @@ type Hub struct {
 	slow     []*Subscriber     // scratch: dropped during the current fan-out
 	ring     ring
 
+	runs [][]*Subscriber // scratch of Publish: per writer shard, who to hand over
+
 	last  atomic.Uint64 // Seq of the last published event; written under mu
 	count atomic.Int64  // registered subscribers; written under mu
+
+	writerCount int
+	heartbeat   time.Duration
+	poolOnce    sync.Once
+	pool        atomic.Pointer[pool]
+	poolWG      sync.WaitGroup
+	closeOnce   sync.Once
 }
 
 // group is the subscribers of one pattern (or one concrete channel).
@@ -108,6 +124,9 @@ func New(opts Options) *Hub {
 		exact:      make(map[string]*group),
 		wild:       make(map[string]*group),
 		ring:       newRing(opts.RingSize, opts.RingBytes),
+
+		writerCount: opts.Writers,
+		heartbeat:   opts.Heartbeat,
 	}
 	h.bufs.New = func() any {
 		b := make([]byte, 0, h.writeBytes)
@@ -151,6 +170,17 @@ func (h *Hub) Publish(ev *Event) {
 		h.slow = h.slow[:0]
 	}
 	h.mu.Unlock()
+	// Hand the subscribers that had nothing queued to their writers, one
+	// batch per writer: they write in parallel while the next event fans out.
+	if p := h.pool.Load(); p != nil {
+		for i, run := range h.runs {
+			if len(run) > 0 {
+				p.shards[i].submit(run...)
+				clear(run)
+				h.runs[i] = run[:0]
+			}
+		}
+	}
 	h.metrics.published.Inc()
 	h.metrics.deliveries.Add(float64(n))
 }
@@ -164,20 +194,20 @@ func (h *Hub) deliver(g *group, ev *Event) int {
 			continue // already matched another of its patterns
 		}
 		s.mark = h.gen
-		if !s.reserve(len(ev.Frame)) {
-			if s.fail(h.metrics.slowBytes) {
+		run, reason := s.push(ev)
+		if reason != nil {
+			if s.fail(reason) {
+				// Unregistering now would reorder g.members under our feet.
 				h.slow = append(h.slow, s)
 			}
 			continue
 		}
-		select {
-		case s.queue <- ev:
-			n++
-		default:
-			if s.fail(h.metrics.slowEvents) {
-				// Unregistering now would reorder g.members under our feet.
-				h.slow = append(h.slow, s)
+		n++
+		if run != nil {
+			for len(h.runs) <= run.id {
+				h.runs = append(h.runs, nil)
 			}
+			h.runs[run.id] = append(h.runs[run.id], s)
 		}
 	}
 	return n
@@ -216,9 +246,8 @@ func (h *Hub) Count() int { return int(h.count.Load()) }
 // or JetStream, then the queue continues without gap.
 func (h *Hub) Subscribe(patterns []string) (*Subscriber, uint64) {
 	s := &Subscriber{
-		hub:   h,
-		queue: make(chan *Event, h.queueSize),
-		done:  make(chan struct{}),
+		hub:  h,
+		done: make(chan struct{}),
 	}
 	ps := normalize(patterns)
 	h.mu.Lock()

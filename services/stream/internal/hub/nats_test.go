@@ -65,14 +65,8 @@ func TestMatchesLikeNATS(t *testing.T) {
 				fromNATS = append(fromNATS, name)
 			}
 			var fromHub []string
-			for {
-				select {
-				case e := <-subs[i].queue:
-					fromHub = append(fromHub, e.Channel)
-					continue
-				default:
-				}
-				break
+			for _, e := range drain(subs[i]) {
+				fromHub = append(fromHub, e.Channel)
 			}
 			if !slices.Equal(fromHub, fromNATS) {
 				t.Errorf("pattern %q: hub delivered %q, NATS delivered %q", p, fromHub, fromNATS)

@@ -124,7 +124,7 @@ func TestAdvance(t *testing.T) {
 	if got, ok := h.Since(20, 22, []string{"a"}); !ok || !slices.Equal(seqs(got), []string{"21", "22"}) {
 		t.Fatalf("Since(20, 22) = %q, %v", seqs(got), ok)
 	}
-	if got := seqs([]*Event{<-sub.queue, <-sub.queue}); !slices.Equal(got, []string{"21", "22"}) {
+	if got := seqs(drain(sub)); !slices.Equal(got, []string{"21", "22"}) {
 		t.Fatalf("queued %q", got)
 	}
 	h.Advance(10) // not above LastSeq: nothing changes

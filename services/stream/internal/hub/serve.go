@@ -11,15 +11,19 @@ import (
 // heartbeatFrame is what an idle connection gets every heartbeat.
 var heartbeatFrame = sse.AppendComment(nil, "hb")
 
-// Serve is the subscriber's writer loop. It drains the queue, skipping events
-// with 0 < Seq <= skipThrough (already sent during a replay), and writes
-// what is queued at that moment as ONE w.Write followed by ONE flush()
-// (coalescing: a burst costs one syscall, not one per event), up to the
-// hub's WriteBytes per write: the rest goes in the next write. A lone event
-// is written from its shared frame, never copied; several are copied into a
-// buffer borrowed from the hub for the write only, so an idle or blocked
-// connection holds no buffer of its own. When nothing was written for
-// heartbeat (> 0), it writes ": hb\n\n" and flushes. flush may be nil.
+// heartbeat is the queued form of heartbeatFrame (the writer pool queues it).
+var heartbeat = &Event{Frame: heartbeatFrame}
+
+// Serve is a writer loop of the subscriber's own, for a connection the pool
+// cannot write to (one net/http keeps: HTTP/2, a HEAD request, a test's
+// ResponseWriter). It drains the queue, skipping events with
+// 0 < Seq <= skipThrough (already sent during a replay), and writes what is
+// queued at that moment as ONE w.Write followed by ONE flush() (coalescing:
+// a burst costs one syscall, not one per event), up to the hub's WriteBytes
+// per write: the rest goes in the next write. A lone event is written from
+// its shared frame, never copied; several are copied into a buffer borrowed
+// from the hub for the write only. When nothing was written for heartbeat
+// (> 0), it writes ": hb\n\n" and flushes. flush may be nil.
 //
 // It returns nil when ctx is done or s was closed, ErrSlow when the hub
 // dropped s, or the write/flush error.
@@ -31,7 +35,19 @@ func (s *Subscriber) Serve(ctx context.Context, w io.Writer, flush func() error,
 		defer timer.Stop()
 		tick = timer.C
 	}
-	var next *Event // taken from the queue, but it did not fit the last write
+	wake := make(chan struct{}, 1)
+	s.qmu.Lock()
+	s.wake = wake
+	if len(s.pending) > 0 {
+		wake <- struct{}{}
+	}
+	s.qmu.Unlock()
+	defer func() {
+		s.qmu.Lock()
+		s.wake = nil
+		s.qmu.Unlock()
+	}()
+	var evs []*Event
 	for {
 		// A dropped subscriber stops at once: its client resumes from the last
 		// id it got, so writing what is still queued would only delay that.
@@ -44,27 +60,41 @@ func (s *Subscriber) Serve(ctx context.Context, w io.Writer, flush func() error,
 		}
 		var out []byte
 		var buf *[]byte
-		if next != nil {
-			out, buf, next = s.collect(next, skipThrough)
-		} else {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-s.done:
-				return s.Err()
-			case <-tick:
-				out = heartbeatFrame
-				s.hub.metrics.heartbeats.Inc()
-			case ev := <-s.queue:
-				out, buf, next = s.collect(s.take(ev), skipThrough)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.done:
+			return s.Err()
+		case <-tick:
+			out = heartbeatFrame
+			s.hub.metrics.heartbeats.Inc()
+		case <-wake:
+			var more bool
+			s.qmu.Lock()
+			evs, more = s.take(evs[:0], s.hub.writeBytes, skipThrough)
+			s.qmu.Unlock()
+			if more { // the rest goes in the next write
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
 			}
+			if len(evs) > 1 {
+				buf = s.hub.bufs.Get().(*[]byte)
+			}
+			if buf != nil {
+				out = frames(evs, (*buf)[:0])
+			} else if len(evs) == 1 {
+				out = evs[0].Frame
+			}
+			clear(evs)
 		}
 		if len(out) == 0 {
 			continue // everything was a replay duplicate
 		}
 		err := write(w, flush, out)
 		if buf != nil {
-			*buf = (*buf)[:0]
+			*buf = out[:0]
 			s.hub.bufs.Put(buf)
 		}
 		if err != nil {
@@ -75,54 +105,6 @@ func (s *Subscriber) Serve(ctx context.Context, w io.Writer, flush func() error,
 			timer.Reset(heartbeat)
 		}
 	}
-}
-
-// collect gathers first and whatever else is queued right now, up to the
-// hub's WriteBytes. It returns the bytes to write, the pooled buffer they
-// are in (nil when out is a lone shared frame) and the event taken from the
-// queue that did not fit (nil if none), which starts the next write.
-func (s *Subscriber) collect(first *Event, skipThrough uint64) (out []byte, buf *[]byte, rest *Event) {
-	limit := s.hub.writeBytes
-	var single *Event
-	// add reports false when ev does not fit this write.
-	add := func(ev *Event) bool {
-		if ev.Seq != 0 && ev.Seq <= skipThrough {
-			return true
-		}
-		switch {
-		case single == nil && buf == nil:
-			single = ev
-		case buf == nil:
-			if len(single.Frame)+len(ev.Frame) > limit {
-				return false
-			}
-			buf = s.hub.bufs.Get().(*[]byte)
-			*buf = append(append(*buf, single.Frame...), ev.Frame...)
-			single = nil
-		default:
-			if len(*buf)+len(ev.Frame) > limit {
-				return false
-			}
-			*buf = append(*buf, ev.Frame...)
-		}
-		return true
-	}
-	add(first)
-	// Only what is queued now: a fast publisher must not keep one write open.
-	for n := len(s.queue); n > 0; n-- {
-		ev := s.take(<-s.queue)
-		if !add(ev) {
-			rest = ev
-			break
-		}
-	}
-	switch {
-	case single != nil:
-		return single.Frame, nil, rest
-	case buf != nil:
-		return *buf, buf, rest
-	}
-	return nil, nil, rest
 }
 
 func write(w io.Writer, flush func() error, p []byte) error {

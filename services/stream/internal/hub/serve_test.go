@@ -46,7 +46,7 @@ func TestServeCoalesces(t *testing.T) {
 			r := serve(t, s, w, 0, tt.skip)
 			// A marker event proves the writer got past the queued batch.
 			marker := &Event{Frame: []byte(": marker\n\n")}
-			testkit.Eventually(t, 10*time.Second, func() bool { return len(s.queue) == 0 }, "queue drained")
+			testkit.Eventually(t, 10*time.Second, func() bool { return pending(s) == 0 }, "queue drained")
 			s.Send(marker)
 			testkit.Eventually(t, 10*time.Second, func() bool { return strings.HasSuffix(w.all(), ": marker\n\n") }, "marker written")
 			writes, flushes := w.snapshot()

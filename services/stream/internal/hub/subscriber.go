@@ -2,6 +2,7 @@ package hub
 
 import (
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,16 +15,28 @@ const (
 	stateSlow
 )
 
+// keepCap is the largest pending array a drained subscriber keeps: an idle
+// connection holds a few pointers, not the array a burst grew.
+const keepCap = 16
+
 // Subscriber is one SSE connection's view of the hub: a channel set and a
-// bounded queue that its writer (Serve) drains.
+// bounded queue of shared frames. The queue is drained either by a writer
+// goroutine of its own (Serve) or, once Attach gave it its connection, by
+// the hub's writer pool, which holds no goroutine per connection.
 type Subscriber struct {
 	hub   *Hub
-	queue chan *Event
 	done  chan struct{}
 	state atomic.Int32
-	// queued is the frame bytes in queue: added when a frame is queued,
-	// subtracted when the writer takes it out.
+	// queued is the frame bytes in pending: added when a frame is queued,
+	// subtracted when a writer takes it out.
 	queued atomic.Int64
+
+	qmu sync.Mutex
+	// Guarded by qmu.
+	pending []*Event      // queued frames, oldest first; at most hub.queueSize
+	wake    chan struct{} // Serve's wake-up (cap 1); nil unless Serve runs
+	out     *outlet       // the connection the pool writes to; nil unless attached
+	sched   bool          // attached: in a writer's run list, or being written
 
 	// Guarded by hub.mu.
 	patterns   []string // sorted, no duplicates
@@ -78,21 +91,47 @@ func (s *Subscriber) Send(ev *Event) bool {
 	if s.state.Load() != stateLive {
 		return false
 	}
-	reason := s.hub.metrics.slowBytes
-	if s.reserve(len(ev.Frame)) {
+	run, reason := s.push(ev)
+	if reason != nil {
+		if s.fail(reason) {
+			s.hub.mu.Lock()
+			s.hub.unregisterLocked(s)
+			s.hub.mu.Unlock()
+		}
+		return false
+	}
+	if run != nil {
+		run.submit(s)
+	}
+	return true
+}
+
+// push queues ev. reason is the slow-drop counter when ev does not fit (the
+// caller fails s); run is the writer shard s must be handed to, when it is
+// attached and was not scheduled yet.
+func (s *Subscriber) push(ev *Event) (run *shard, reason prometheus.Counter) {
+	if !s.reserve(len(ev.Frame)) {
+		return nil, s.hub.metrics.slowBytes
+	}
+	s.qmu.Lock()
+	if len(s.pending) >= s.hub.queueSize {
+		s.qmu.Unlock()
+		return nil, s.hub.metrics.slowEvents
+	}
+	s.pending = append(s.pending, ev)
+	if s.out != nil && !s.sched && !s.out.ending {
+		s.sched = true
+		run = s.out.shard
+	}
+	wake := s.wake
+	s.qmu.Unlock()
+	if wake != nil {
 		select {
-		case s.queue <- ev:
-			return true
+		case wake <- struct{}{}:
 		default:
-			reason = s.hub.metrics.slowEvents
 		}
 	}
-	if s.fail(reason) {
-		s.hub.mu.Lock()
-		s.hub.unregisterLocked(s)
-		s.hub.mu.Unlock()
-	}
-	return false
+	return run, nil
 }
 
 // Done is closed when s is closed or dropped as slow.
@@ -106,7 +145,8 @@ func (s *Subscriber) Err() error {
 	return nil
 }
 
-// Close unregisters the subscriber (idempotent). Frames still queued are dropped.
+// Close unregisters the subscriber (idempotent). Frames still queued are
+// dropped. An attached subscriber's connection is left to End.
 func (s *Subscriber) Close() {
 	s.hub.mu.Lock()
 	s.hub.unregisterLocked(s)
@@ -125,23 +165,59 @@ func (s *Subscriber) reserve(n int) bool {
 	return q == int64(n) || q <= s.hub.queueBytes
 }
 
-// take removes ev from the queue's byte count; the writer calls it for
-// every event it receives from the queue.
-func (s *Subscriber) take(ev *Event) *Event {
-	s.queued.Add(-int64(len(ev.Frame)))
-	return ev
-}
-
 // QueuedBytes is the frame bytes waiting in s's queue.
 func (s *Subscriber) QueuedBytes() int64 { return s.queued.Load() }
 
 // fail marks s slow and closes Done; it reports whether this call did it, so
-// the caller unregisters s and the metric (c, by reason) counts it once.
+// the caller unregisters s and the metric (c, by reason) counts it once. An
+// attached subscriber's connection is ended by its writer.
 func (s *Subscriber) fail(c prometheus.Counter) bool {
 	if !s.state.CompareAndSwap(stateLive, stateSlow) {
 		return false
 	}
 	close(s.done)
 	c.Inc()
+	s.end(nil, ErrSlow)
 	return true
+}
+
+// take removes from the queue the frames of one write: the oldest first,
+// then as many as fit in limit bytes (one frame always does). Events with
+// 0 < Seq <= skip (already sent by a replay) are dropped, not returned.
+// Only what is queued now is taken: a fast publisher must not keep one
+// write open. The caller holds qmu.
+func (s *Subscriber) take(dst []*Event, limit int, skip uint64) (evs []*Event, more bool) {
+	size, k := 0, 0
+	for ; k < len(s.pending); k++ {
+		ev := s.pending[k]
+		if ev.Seq != 0 && ev.Seq <= skip {
+			s.queued.Add(-int64(len(ev.Frame)))
+			continue
+		}
+		if len(dst) > 0 && size+len(ev.Frame) > limit {
+			break
+		}
+		size += len(ev.Frame)
+		s.queued.Add(-int64(len(ev.Frame)))
+		dst = append(dst, ev)
+	}
+	rest := copy(s.pending, s.pending[k:])
+	clear(s.pending[rest:])
+	s.pending = s.pending[:rest]
+	if rest == 0 && cap(s.pending) > keepCap {
+		s.pending = nil
+	}
+	return dst, rest > 0
+}
+
+// frames returns evs as the bytes of one write: a lone frame as its shared
+// bytes, several copied into buf (which must hold them).
+func frames(evs []*Event, buf []byte) []byte {
+	if len(evs) == 1 {
+		return evs[0].Frame
+	}
+	for _, ev := range evs {
+		buf = append(buf, ev.Frame...)
+	}
+	return buf
 }
