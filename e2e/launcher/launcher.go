@@ -174,13 +174,25 @@ func childEnv(environ []string, extra ...string) []string {
 	return append(env, extra...)
 }
 
+// handedOut is every port freeAddr returned in this process. A port is
+// free once its probe listener closes, so the kernel may offer it again to
+// the next probe before its first user bound it (nginx's HTTP and HTTPS
+// listeners once got the same port: "a duplicate listen").
+var handedOut sync.Map
+
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("finding a free port: %w", err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", errors.New("finding a free port: every port offered was handed out already")
 }
 
 func (s *Stack) startNATS(port int) error {

@@ -138,17 +138,11 @@ func (s *Subscriber) end(final []byte, cause error) {
 // tryWrite writes p without waiting: n < len(p) with a nil error means the
 // socket buffer is full.
 func (o *outlet) tryWrite(p []byte) (n int, err error) {
-	rerr := o.raw.Write(func(fd uintptr) bool {
-		for {
-			n, err = syscall.Write(int(fd), p)
-			if err != syscall.EINTR {
-				return true // never wait here: a blocked write gets its own goroutine
-			}
-		}
-	})
-	if n < 0 {
-		n = 0
-	}
+	w := &o.shard.nb
+	w.p = p
+	rerr := o.raw.Write(w.fn)
+	n, err = max(w.n, 0), w.err
+	*w = nbWrite{fn: w.fn}
 	if err == syscall.EAGAIN {
 		err = nil
 	}
@@ -156,6 +150,24 @@ func (o *outlet) tryWrite(p []byte) (n int, err error) {
 		return n, rerr
 	}
 	return n, err
+}
+
+// nbWrite is one non-blocking write(2), as the function RawConn.Write calls:
+// bound once per shard, so a write allocates no closure.
+type nbWrite struct {
+	p   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func (w *nbWrite) do(fd uintptr) bool {
+	for {
+		w.n, w.err = syscall.Write(int(fd), w.p)
+		if w.err != syscall.EINTR {
+			return true // never wait here: a blocked write gets its own goroutine
+		}
+	}
 }
 
 // pool is the hub's writers, started with the first Attach.
@@ -175,6 +187,7 @@ func (h *Hub) writers() *pool {
 		p := &pool{stop: make(chan struct{})}
 		for i := range n {
 			sh := &shard{h: h, id: i, wake: make(chan struct{}, 1), buf: make([]byte, 0, h.writeBytes)}
+			sh.nb.fn = sh.nb.do
 			p.shards = append(p.shards, sh)
 			h.poolWG.Add(1)
 			go func() {
@@ -215,6 +228,7 @@ type shard struct {
 	work []*Subscriber // the runq being written
 	evs  []*Event      // the frames of one write
 	buf  []byte        // coalescing buffer, cap WriteBytes
+	nb   nbWrite       // the one write in flight
 	beat []*outlet     // scratch for heartbeats
 	due  []*Subscriber // scratch for heartbeats
 }
