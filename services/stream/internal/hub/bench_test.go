@@ -203,7 +203,7 @@ func BenchmarkFanoutSockets(b *testing.B) {
 				srv, cli := socketPair(b)
 				rc, _ := cli.(*net.TCPConn).SyscallConn()
 				_ = rc.Control(func(fd uintptr) { fds[i] = int(fd) })
-				e := syscall.EpollEvent{Events: syscall.EPOLLIN | -syscall.EPOLLET & 0xffffffff, Fd: int32(i)}
+				e := syscall.EpollEvent{Events: syscall.EPOLLIN | -syscall.EPOLLET&0xffffffff, Fd: int32(i)}
 				if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, fds[i], &e); err != nil {
 					b.Fatal(err)
 				}
