@@ -13,17 +13,20 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	c, err := parse([]string{"--subscribers", "1000, 10000", "--rate", "1,2.5", "--server-pids", "12,34"}, io.Discard)
+	c, err := parse([]string{"--subscribers", "1000, 10000", "--rate", "1,2.5", "--server-pids", "12,34",
+		"--publish-header", "X-API-Key: k", "--publish-header", "X-Other: v"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.subscribers) != 2 || c.subscribers[1] != 10000 || c.rates[1] != 2.5 || c.serverPIDs[1] != 34 {
+	if len(c.subscribers) != 2 || c.subscribers[1] != 10000 || c.rates[1] != 2.5 || c.serverPIDs[1] != 34 ||
+		len(c.base.Target.PublishHeaders) != 2 || c.base.Target.PublishHeaders[0] != "X-API-Key: k" {
 		t.Fatalf("parsed %+v", c)
 	}
 	for _, bad := range [][]string{
 		{"--subscribers", "x"},
 		{"--rate", ""},
 		{"--via", "smoke-signals"},
+		{"--publish-header", "no-colon"},
 		{"--metrics-url", "http://10.0.0.1/metrics"},
 		{"stray"},
 	} {
