@@ -53,6 +53,12 @@ func TestReportMergesResultFiles(t *testing.T) {
 	if strings.Count(out.String(), "| fanout |") != 4 {
 		t.Fatalf("merged table:\n%s", out.String())
 	}
+	if !strings.Contains(out.String(), "| direct | 1 / 3 ms |") || !strings.Contains(out.String(), "| nginx | 1 / 3 ms |") {
+		t.Fatalf("no side-by-side summary:\n%s", out.String())
+	}
+	if _, err := os.Stat(dir + "/merged/summary.md"); err != nil {
+		t.Fatalf("summary.md: %v", err)
+	}
 	if _, err := os.Stat(dir + "/merged/latency-fanout-r1-compare.png"); err != nil {
 		t.Fatalf("comparison chart: %v", err)
 	}
