@@ -48,8 +48,9 @@ type Target struct {
 	PublishBody string
 	ContentType string
 	// PublishHeaders are extra request headers for every publish, "Name:
-	// value" each (e.g. a peer's API key: "X-API-Key: ...").
-	PublishHeaders []string `json:",omitempty"`
+	// value" each (e.g. a peer's API key: "X-API-Key: ..."). Never written
+	// to results.json: they may hold a secret.
+	PublishHeaders []string `json:"-"`
 }
 
 // Validate checks the templates and that every URL is loopback.

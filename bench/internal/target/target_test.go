@@ -1,7 +1,9 @@
 package target
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -54,6 +56,13 @@ func TestValidate(t *testing.T) {
 	bad.SSEURL = "http://127.0.0.1/s"
 	if bad.Validate() == nil {
 		t.Fatal("sse url without {channel} accepted")
+	}
+}
+
+func TestPublishHeadersStayOutOfJSON(t *testing.T) {
+	b, err := json.Marshal(Target{SSEURL: "http://127.0.0.1/s?c={channel}", PublishHeaders: []string{"X-API-Key: secret"}})
+	if err != nil || bytes.Contains(b, []byte("secret")) || bytes.Contains(b, []byte("X-API-Key")) {
+		t.Fatalf("marshalled %s (%v)", b, err)
 	}
 }
 
