@@ -83,6 +83,13 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&o.Target.PublishURL, "publish-url", "http://127.0.0.1:8080/api/v1/channels/{channel}/events", "publish URL template (loopback only)")
 	fs.StringVar(&o.Target.PublishBody, "publish-body", `{"data":{payload}}`, "publish body template; {payload} is a JSON object, {channel} the channel")
 	fs.StringVar(&o.Target.ContentType, "content-type", "application/json", "publish Content-Type")
+	fs.Func("publish-header", `extra publish request header "Name: value" (repeatable), e.g. a peer's API key`, func(v string) error {
+		if _, _, err := target.SplitHeader(v); err != nil {
+			return err
+		}
+		o.Target.PublishHeaders = append(o.Target.PublishHeaders, v)
+		return nil
+	})
 	fs.StringVar(&o.Label, "label", "", "name of the target in the report (default: direct or nginx with --launch, else target)")
 	fs.StringVar(&c.out, "out", "", "directory for results.json, results.md and charts (default bench/results/<time> in the repository)")
 	fs.BoolVar(&c.launch, "launch", false, "start Herald's stack (embedded NATS, api, stream, nginx) with the e2e launcher")

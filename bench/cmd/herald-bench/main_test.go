@@ -13,17 +13,20 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	c, err := parse([]string{"--subscribers", "1000, 10000", "--rate", "1,2.5", "--server-pids", "12,34"}, io.Discard)
+	c, err := parse([]string{"--subscribers", "1000, 10000", "--rate", "1,2.5", "--server-pids", "12,34",
+		"--publish-header", "X-API-Key: k", "--publish-header", "X-Other: v"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.subscribers) != 2 || c.subscribers[1] != 10000 || c.rates[1] != 2.5 || c.serverPIDs[1] != 34 {
+	if len(c.subscribers) != 2 || c.subscribers[1] != 10000 || c.rates[1] != 2.5 || c.serverPIDs[1] != 34 ||
+		len(c.base.Target.PublishHeaders) != 2 || c.base.Target.PublishHeaders[0] != "X-API-Key: k" {
 		t.Fatalf("parsed %+v", c)
 	}
 	for _, bad := range [][]string{
 		{"--subscribers", "x"},
 		{"--rate", ""},
 		{"--via", "smoke-signals"},
+		{"--publish-header", "no-colon"},
 		{"--metrics-url", "http://10.0.0.1/metrics"},
 		{"stray"},
 	} {
@@ -49,6 +52,12 @@ func TestReportMergesResultFiles(t *testing.T) {
 	}
 	if strings.Count(out.String(), "| fanout |") != 4 {
 		t.Fatalf("merged table:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "| direct | 1 / 3 ms |") || !strings.Contains(out.String(), "| nginx | 1 / 3 ms |") {
+		t.Fatalf("no side-by-side summary:\n%s", out.String())
+	}
+	if _, err := os.Stat(dir + "/merged/summary.md"); err != nil {
+		t.Fatalf("summary.md: %v", err)
 	}
 	if _, err := os.Stat(dir + "/merged/latency-fanout-r1-compare.png"); err != nil {
 		t.Fatalf("comparison chart: %v", err)

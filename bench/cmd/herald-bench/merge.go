@@ -12,8 +12,9 @@ import (
 )
 
 // merge is `herald-bench report -in a/results.json,b/results.json -out dir`:
-// one table and one set of charts (including direct-vs-nginx comparisons)
-// from several invocations.
+// one table (a row per run), one side-by-side summary (a row per target) and
+// one set of charts (including direct-vs-nginx comparisons) from several
+// invocations.
 func merge(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("herald-bench report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,5 +37,9 @@ func merge(args []string, stdout, stderr io.Writer) error {
 	if err := report.WriteAll(*out, all); err != nil {
 		return fmt.Errorf("writing the merged report: %w", err)
 	}
-	return report.Markdown(stdout, all)
+	if err := report.Markdown(stdout, all); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	return report.Summary(stdout, all)
 }

@@ -73,7 +73,13 @@ type Subscriber struct {
 	sse          *sse.Reader
 	br           *bufio.Reader
 	requestBytes []byte
+	// rawID is the last SSE id when it was not a decimal number (Nchan's
+	// "time:tag"): sent back verbatim on reconnect, as a browser does.
+	rawID []byte
 }
+
+// maxRawID bounds the non-numeric id kept for Last-Event-ID.
+const maxRawID = 128
 
 // Run connects and reads until ctx ends, reconnecting when allowed. ready
 // receives the subscriber's ID once, when it first becomes ready.
@@ -200,6 +206,12 @@ func (s *Subscriber) onEvent(sh *Shared, ev *sse.Event, start time.Time, first b
 		sh.Latency.Record(s.ID, 0)
 	}
 	id, idOK := parseID(ev.ID)
+	switch {
+	case ev.HasID && !idOK && len(ev.ID) <= maxRawID:
+		s.rawID = append(s.rawID[:0], ev.ID...)
+	case ev.HasID && idOK:
+		s.rawID = s.rawID[:0]
+	}
 	s.Ledger.Observe(p.Channel, uint64(p.Seq), id, ev.HasID && idOK)
 	if cs := sh.CatchSeq.Load(); cs >= 0 && s.CaughtUpAt.IsZero() && len(s.Ledger.Channels) > 0 &&
 		s.Ledger.Channels[0].Prefix() > uint64(cs) {
@@ -216,7 +228,11 @@ func (s *Subscriber) request() []byte {
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, s.Opts.URL.Host...)
 	b = append(b, "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: herald-bench\r\n"...)
-	if id, ok := s.Ledger.LastID(); ok {
+	if len(s.rawID) > 0 {
+		b = append(b, "Last-Event-ID: "...)
+		b = append(b, s.rawID...)
+		b = append(b, "\r\n"...)
+	} else if id, ok := s.Ledger.LastID(); ok {
 		b = append(b, "Last-Event-ID: "...)
 		b = strconv.AppendUint(b, id, 10)
 		b = append(b, "\r\n"...)

@@ -101,3 +101,56 @@ func TestSubscriberBadStatus(t *testing.T) {
 		t.Fatalf("statuses %v ready %v", s.Statuses, s.IsReady)
 	}
 }
+
+// TestSubscriberResumesWithANonNumericID: a server whose ids are not numbers
+// (Nchan's "time:tag") gets its last id back verbatim, like a browser sends it.
+func TestSubscriberResumesWithANonNumericID(t *testing.T) {
+	const n, dropAfter = 30, 12
+	var mu sync.Mutex
+	var lastIDs []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		first := len(lastIDs) == 0
+		lastIDs = append(lastIDs, r.Header.Get("Last-Event-ID"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "retry: 10\n\n")
+		start := 0
+		if id := r.Header.Get("Last-Event-ID"); id != "" {
+			fmt.Sscanf(id, "1796130512:%d", &start)
+			start++
+		}
+		for seq := start; seq < n; seq++ {
+			if first && seq == dropAfter {
+				return
+			}
+			body := payload.Append(nil, payload.P{Channel: 0, Seq: int64(seq), Intended: time.Now().UnixNano()})
+			fmt.Fprintf(w, "id: 1796130512:%d\ndata: %s\n\n", seq, body)
+		}
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL + "/sub?channel=c")
+	sh := NewShared(1)
+	s := &Subscriber{Ledger: ledger.NewSub(0, 1), Opts: Options{URL: u, LocalIP: net.IPv4(127, 0, 0, 3), MaxRetry: time.Second, Reconnect: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { s.Run(ctx, sh, nil); close(done) }()
+	for sh.Received.Load() < n && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond) // polling a counter, bounded by ctx
+	}
+	cancel()
+	<-done
+	var tot ledger.Totals
+	tot.Add(s.Ledger, []uint64{n})
+	if tot.Lost != 0 || tot.Dups != 0 || tot.Received != n || tot.NoID != n {
+		t.Fatalf("totals %+v", tot)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lastIDs) != 2 || lastIDs[0] != "" || lastIDs[1] != fmt.Sprintf("1796130512:%d", dropAfter-1) {
+		t.Fatalf("Last-Event-ID per connection %q", lastIDs)
+	}
+}

@@ -94,6 +94,9 @@ func noteFor(r *scenario.Result) string {
 	if r.DrainTimedOut {
 		parts = append(parts, fmt.Sprintf("still delivering when the %.0f s drain bound hit: \"lost\" includes late events", r.Options.Drain.Seconds()))
 	}
+	if r.NoID > 0 {
+		parts = append(parts, fmt.Sprintf("%d events without a numeric SSE id: id order not checked for them", r.NoID))
+	}
 	if r.PublishErrors > 0 {
 		parts = append(parts, fmt.Sprintf("%d publish errors", r.PublishErrors))
 	}
@@ -116,7 +119,8 @@ func firstField(s string) string {
 
 func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 
-// WriteAll writes results.json, results.md and the charts into dir.
+// WriteAll writes results.json, results.md (a row per run), summary.md (a
+// row per target) and the charts into dir.
 func WriteAll(dir string, results []*scenario.Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
@@ -133,6 +137,13 @@ func WriteAll(dir string, results []*scenario.Result) error {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	var sum strings.Builder
+	if err := Summary(&sum, results); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "summary.md"), []byte(sum.String()), 0o644); err != nil {
 		return err
 	}
 	return Charts(dir, results)

@@ -47,6 +47,10 @@ type Target struct {
 	// PublishBody has {payload} (a JSON object) and optionally {channel}.
 	PublishBody string
 	ContentType string
+	// PublishHeaders are extra request headers for every publish, "Name:
+	// value" each (e.g. a peer's API key: "X-API-Key: ..."). Never written
+	// to results.json: they may hold a secret.
+	PublishHeaders []string `json:"-"`
 }
 
 // Validate checks the templates and that every URL is loopback.
@@ -57,12 +61,28 @@ func (t Target) Validate() error {
 	if !strings.Contains(t.PublishBody, "{payload}") {
 		return errors.New("--publish-body must contain {payload}")
 	}
+	for _, h := range t.PublishHeaders {
+		if _, _, err := SplitHeader(h); err != nil {
+			return err
+		}
+	}
 	for _, u := range []string{t.SSEURL, t.PublishURL} {
 		if err := CheckLoopback(strings.ReplaceAll(u, "{channel}", "x")); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// SplitHeader splits "Name: value" into a canonical header name and its
+// value.
+func SplitHeader(h string) (name, value string, err error) {
+	name, value, ok := strings.Cut(h, ":")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+		return "", "", fmt.Errorf("--publish-header %q: want \"Name: value\"", h)
+	}
+	return http.CanonicalHeaderKey(name), strings.TrimSpace(value), nil
 }
 
 // StreamURL returns the subscribe URL for channel.
@@ -103,6 +123,11 @@ func (p *Publisher) Publish(ctx context.Context, channel string, payload []byte)
 		return 0, fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set("Content-Type", p.t.ContentType)
+	for _, h := range p.t.PublishHeaders {
+		if name, value, err := SplitHeader(h); err == nil { // Validate refused the bad ones
+			req.Header.Add(name, value)
+		}
+	}
 	resp, err := p.client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("publishing: %w", err)

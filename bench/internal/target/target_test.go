@@ -1,7 +1,9 @@
 package target
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -43,10 +45,24 @@ func TestValidate(t *testing.T) {
 	if bad.Validate() == nil {
 		t.Fatal("non-loopback publish url accepted")
 	}
+	for _, h := range []string{"no colon", ": no name", "Bad Name: v", "X-Key: a\r\nInjected: b"} {
+		bad = good
+		bad.PublishHeaders = []string{h}
+		if bad.Validate() == nil {
+			t.Errorf("publish header %q accepted", h)
+		}
+	}
 	bad = good
 	bad.SSEURL = "http://127.0.0.1/s"
 	if bad.Validate() == nil {
 		t.Fatal("sse url without {channel} accepted")
+	}
+}
+
+func TestPublishHeadersStayOutOfJSON(t *testing.T) {
+	b, err := json.Marshal(Target{SSEURL: "http://127.0.0.1/s?c={channel}", PublishHeaders: []string{"X-API-Key: secret"}})
+	if err != nil || bytes.Contains(b, []byte("secret")) || bytes.Contains(b, []byte("X-API-Key")) {
+		t.Fatalf("marshalled %s (%v)", b, err)
 	}
 }
 
@@ -65,22 +81,23 @@ func TestParseID(t *testing.T) {
 }
 
 func TestPublishExpandsTemplates(t *testing.T) {
-	var gotPath, gotBody, gotCT string
+	var gotPath, gotBody, gotCT, gotKey string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotPath, gotCT = r.URL.EscapedPath(), r.Header.Get("Content-Type")
+		gotPath, gotCT, gotKey = r.URL.EscapedPath(), r.Header.Get("Content-Type"), r.Header.Get("X-Api-Key")
 		b, _ := io.ReadAll(r.Body)
 		gotBody = string(b)
 		w.WriteHeader(http.StatusCreated)
 		io.WriteString(w, `{"id":"99"}`)
 	}))
 	defer srv.Close()
-	p := NewPublisher(Target{PublishURL: srv.URL + "/api/v1/channels/{channel}/events", PublishBody: `{"type":"bench","data":{payload}}`, ContentType: "application/json"}, 1)
+	p := NewPublisher(Target{PublishURL: srv.URL + "/api/v1/channels/{channel}/events", PublishBody: `{"type":"bench","data":{payload}}`, ContentType: "application/json",
+		PublishHeaders: []string{"x-api-key:  k1 "}}, 1)
 	defer p.Close()
 	id, err := p.Publish(context.Background(), "b.1", []byte(`{"c":0}`))
 	if err != nil || id != 99 {
 		t.Fatalf("Publish = %d, %v", id, err)
 	}
-	if gotPath != "/api/v1/channels/b.1/events" || gotBody != `{"type":"bench","data":{"c":0}}` || gotCT != "application/json" {
-		t.Fatalf("request = %s %s %s", gotPath, gotBody, gotCT)
+	if gotPath != "/api/v1/channels/b.1/events" || gotBody != `{"type":"bench","data":{"c":0}}` || gotCT != "application/json" || gotKey != "k1" {
+		t.Fatalf("request = %s %s %s key %q", gotPath, gotBody, gotCT, gotKey)
 	}
 }
