@@ -8,7 +8,7 @@ import (
 
 // wired are the variables the launcher sets itself: passing a developer's
 // value on would point a service away from the stack it is part of.
-var wired = []string{"HERALD_HTTP_ADDR", "HERALD_NATS_URL"}
+var wired = []string{"HERALD_HTTP_ADDR", "HERALD_HTTP_UNIX_SOCKET", "HERALD_NATS_URL"}
 
 // passed is the parent's HERALD_* variables when Options.PassEnv is set,
 // without the wired ones. Later entries of a child's environment win, so

@@ -52,6 +52,10 @@ type Options struct {
 	// wires). scripts/dev sets it; tests leave it off so a developer's shell
 	// cannot change what they test.
 	PassEnv bool
+	// UnixUpstreams: nginx reaches the stream replicas over Unix sockets
+	// (each replica's http.unix_socket, in Dir) instead of loopback TCP; the
+	// replicas still listen on StreamURLs too. Default TCP, as compose runs.
+	UnixUpstreams bool
 }
 
 // Stack is a running topology.
@@ -61,6 +65,8 @@ type Stack struct {
 	CertFile   string   // the certificate nginx serves on TLSURL
 	APIURL     string   // the api directly
 	StreamURLs []string // each stream replica directly
+	// StreamSockets are the replicas' Unix sockets, with UnixUpstreams.
+	StreamSockets []string
 	NATSURL    string
 	Dir        string
 
@@ -69,6 +75,7 @@ type Stack struct {
 	env        []string
 	removeDir  bool
 	streamAddr []string
+	sockDir    string // a short temporary directory for the sockets, removed by Close
 
 	mu       sync.Mutex
 	natsOpts *server.Options
@@ -151,6 +158,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		s.streamAddr = append(s.streamAddr, addr)
 		s.StreamURLs = append(s.StreamURLs, "http://"+addr)
+		if opts.UnixUpstreams {
+			sock, err := s.socketPath(i)
+			if err != nil {
+				return nil, err
+			}
+			s.StreamSockets = append(s.StreamSockets, sock)
+		}
 		if err := s.StartStream(i); err != nil {
 			return nil, err
 		}
@@ -253,6 +267,9 @@ func (s *Stack) StartStream(i int) error {
 	}
 	env := append(append(append([]string{}, s.env...), s.opts.Env...), s.opts.StreamEnv...)
 	env = append(append(env, s.passed()...), "HERALD_HTTP_ADDR="+s.streamAddr[i])
+	if s.opts.UnixUpstreams {
+		env = append(env, "HERALD_HTTP_UNIX_SOCKET="+s.StreamSockets[i])
+	}
 	if s.opts.Heartbeat > 0 {
 		env = append(env, "HERALD_SSE_HEARTBEAT="+s.opts.Heartbeat.String())
 	}
@@ -317,6 +334,39 @@ func (s *Stack) startNginx(ctx context.Context) error {
 		return fmt.Errorf("%w\nnginx error.log:\n%s", err, tail(filepath.Join(prefix, "logs", "error.log"), 20))
 	}
 	return nil
+}
+
+// socketPath is replica i's Unix socket: in Dir, or in a short temporary
+// directory when Dir's path would not fit a socket address (108 bytes).
+func (s *Stack) socketPath(i int) (string, error) {
+	dir := filepath.Join(s.Dir, "sock")
+	if s.sockDir != "" {
+		dir = s.sockDir
+	} else if len(dir) > 90 {
+		d, err := os.MkdirTemp("", "herald-sock-")
+		if err != nil {
+			return "", err
+		}
+		dir = d
+		s.sockDir = d
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, fmt.Sprintf("stream-%d.sock", i)), nil
+}
+
+// upstreams is what nginx's herald_stream upstream lists: the replicas'
+// sockets, or their TCP addresses.
+func (s *Stack) upstreams() []string {
+	if !s.opts.UnixUpstreams {
+		return s.streamAddr
+	}
+	var out []string
+	for _, p := range s.StreamSockets {
+		out = append(out, "unix:"+p)
+	}
+	return out
 }
 
 func serverLines(addrs []string) string {
@@ -399,6 +449,9 @@ func (s *Stack) Close() error {
 		s.nats.WaitForShutdown()
 	}
 	errs = append(errs, s.stopCluster()...)
+	if s.sockDir != "" {
+		errs = append(errs, os.RemoveAll(s.sockDir))
+	}
 	if s.removeDir {
 		errs = append(errs, os.RemoveAll(s.Dir))
 	}

@@ -93,7 +93,7 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&o.Label, "label", "", "name of the target in the report (default: direct or nginx with --launch, else target)")
 	fs.StringVar(&c.out, "out", "", "directory for results.json, results.md and charts (default bench/results/<time> in the repository)")
 	fs.BoolVar(&c.launch, "launch", false, "start Herald's stack (embedded NATS, api, stream, nginx) with the e2e launcher")
-	fs.StringVar(&c.via, "via", "nginx", "with --launch: nginx (the front door) or direct (stream replica 0)")
+	fs.StringVar(&c.via, "via", "nginx", "with --launch: nginx (the front door, to the replicas over TCP), nginx-unix (the same over Unix sockets) or direct (stream replica 0)")
 	fs.IntVar(&c.replicas, "replicas", 0, "with --launch: stream replicas (default 1 direct, 2 via nginx)")
 	fs.BoolVar(&c.perf, "perf", false, "profile the first server pid with Linux perf while publishing (reports in --out)")
 	fs.IntVar(&c.procs, "procs", 0, "GOMAXPROCS of the bench itself (0: Go's default); set here, not in the environment, which the launched services inherit")
@@ -124,8 +124,8 @@ func parse(args []string, stderr io.Writer) (*config, error) {
 			o.MetricsURLs = append(o.MetricsURLs, m)
 		}
 	}
-	if c.via != "nginx" && c.via != "direct" {
-		return nil, errors.New("--via must be nginx or direct")
+	if c.via != "nginx" && c.via != "nginx-unix" && c.via != "direct" {
+		return nil, errors.New("--via must be nginx, nginx-unix or direct")
 	}
 	return c, nil
 }

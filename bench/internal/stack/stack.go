@@ -31,8 +31,11 @@ const AnonymousGrant = "bench.>"
 
 // Options choose the topology.
 type Options struct {
-	Via      string // "nginx" or "direct"
-	Replicas int    // stream replicas; 0: 1 direct, 2 via nginx
+	// Via is "direct", "nginx" (nginx reaches the replicas over loopback TCP,
+	// as compose runs it) or "nginx-unix" (over the replicas'
+	// http.unix_socket, as on one host).
+	Via      string
+	Replicas int // stream replicas; 0: 1 direct, 2 via nginx
 	Log      io.Writer
 }
 
@@ -55,13 +58,13 @@ type Stack struct {
 func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.Replicas <= 0 {
 		o.Replicas = 1
-		if o.Via == "nginx" {
+		if o.Via != "direct" {
 			o.Replicas = 2
 		}
 	}
 	// Auth fails closed: the bench publishes and subscribes without tokens,
 	// on its own channels only (bench.<run>.c<i>), as anonymous.
-	l, err := launcher.Start(ctx, launcher.Options{Replicas: o.Replicas, Env: launcher.Anonymous(AnonymousGrant)})
+	l, err := launcher.Start(ctx, launcher.Options{Replicas: o.Replicas, Env: launcher.Anonymous(AnonymousGrant), UnixUpstreams: o.Via == "nginx-unix"})
 	if err != nil {
 		return nil, fmt.Errorf("starting the stack: %w", err)
 	}
@@ -82,7 +85,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	switch o.Via {
 	case "direct":
 		s.SSEURL = l.StreamURLs[0] + "/stream?channel={channel}"
-	case "nginx":
+	case "nginx", "nginx-unix":
 		base, err := s.startNginx(ctx, l)
 		if err != nil {
 			l.Close()
@@ -202,7 +205,14 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 	if err != nil {
 		return "", err
 	}
-	vars, err := templateVars(bin, s.prefix, root, addr, l.APIURL, l.StreamURLs)
+	upstreams := l.StreamURLs
+	if len(l.StreamSockets) > 0 {
+		upstreams = nil
+		for _, p := range l.StreamSockets {
+			upstreams = append(upstreams, "unix:"+p)
+		}
+	}
+	vars, err := templateVars(bin, s.prefix, root, addr, l.APIURL, upstreams)
 	if err != nil {
 		return "", err
 	}

@@ -25,17 +25,20 @@ import (
 // Basics are the settings every service has; a service's Config embeds
 // them, lists BasicKeys among its keys and reads them with ReadBasics.
 type Basics struct {
-	HTTPAddr  string
-	LogLevel  string
-	LogFormat string
+	HTTPAddr   string
+	UnixSocket string // also serve on this Unix socket ("" = no)
+	LogLevel   string
+	LogFormat  string
 }
 
 func (b Basics) basics() Basics { return b }
 
-// BasicKeys declares http.addr (default addr), log.level and log.format.
+// BasicKeys declares http.addr (default addr), http.unix_socket, log.level
+// and log.format.
 func BasicKeys(addr string) []config.Key {
 	return []config.Key{
 		{Name: "http.addr", Default: addr, Usage: "HTTP listen address (host:port)"},
+		{Name: "http.unix_socket", Default: "", Usage: "also serve HTTP on this Unix socket path, for a proxy on the same host (mode 0666: the directory decides who may connect)"},
 		{Name: "log.level", Default: "info", Usage: "log level: debug, info, warn or error"},
 		{Name: "log.format", Default: "json", Usage: "log format: json or text"},
 	}
@@ -44,10 +47,13 @@ func BasicKeys(addr string) []config.Key {
 // ReadBasics reads and checks the keys of BasicKeys.
 func ReadBasics(r *config.Reader) Basics {
 	b := Basics{
-		HTTPAddr:  r.String("http.addr"),
-		LogLevel:  r.OneOf("log.level", "debug", "info", "warn", "error"),
-		LogFormat: r.OneOf("log.format", "json", "text"),
+		HTTPAddr:   r.String("http.addr"),
+		UnixSocket: r.Optional("http.unix_socket"),
+		LogLevel:   r.OneOf("log.level", "debug", "info", "warn", "error"),
+		LogFormat:  r.OneOf("log.format", "json", "text"),
 	}
+	// sockaddr_un holds 108 bytes with the terminating NUL.
+	r.Check(len(b.UnixSocket) < 108, "http.unix_socket", "%q is longer than a Unix socket path may be (107 bytes)", b.UnixSocket)
 	if b.HTTPAddr != "" {
 		_, _, err := net.SplitHostPort(b.HTTPAddr)
 		r.Check(err == nil, "http.addr", "%q is not host:port (e.g. :8080)", b.HTTPAddr)
@@ -111,9 +117,9 @@ func Run[C Config, A App](ctx context.Context, p Program[C, A], args []string) e
 	if unknown := config.UnknownEnv(p.Keys, os.Environ()); len(unknown) > 0 {
 		log.Warn("ignoring HERALD_ environment variables that name no setting", "names", unknown)
 	}
-	ln, err := net.Listen("tcp", basics.HTTPAddr)
+	ln, err := listen(basics)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", basics.HTTPAddr, err)
+		return err
 	}
 	a, err := p.New(cfg, log)
 	if err != nil {
