@@ -67,8 +67,8 @@ type Stack struct {
 	StreamURLs []string // each stream replica directly
 	// StreamSockets are the replicas' Unix sockets, with UnixUpstreams.
 	StreamSockets []string
-	NATSURL    string
-	Dir        string
+	NATSURL       string
+	Dir           string
 
 	opts       Options
 	bin        string
