@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/herald-push/herald/services/stream/internal/sse"
 )
 
 // Why hijack: net/http keeps, per idle stream, its connection goroutine, a
@@ -77,8 +79,8 @@ func appendHead(b []byte, r *http.Request, h http.Header) []byte {
 // neither waits for nor closes those, so Drain does.
 type tracker struct {
 	mu       sync.Mutex
-	n        int // streams begun and not ended, hijacked or about to be
-	conns    map[net.Conn]struct{}
+	n        int                // streams begun and not ended, hijacked or about to be
+	conns    map[net.Conn]*conn // the stream once it is live on the writer pool, else nil
 	draining bool
 	forced   bool          // Drain gave up and closed the connections
 	idle     chan struct{} // closed when draining and n reached 0
@@ -105,10 +107,36 @@ func (t *tracker) attach(c net.Conn) bool {
 		return false
 	}
 	if t.conns == nil {
-		t.conns = make(map[net.Conn]struct{})
+		t.conns = make(map[net.Conn]*conn)
 	}
-	t.conns[c] = struct{}{}
+	t.conns[c] = nil
 	return true
+}
+
+// live records that sock's stream c is on the writer pool, for endLive.
+func (t *tracker) live(sock net.Conn, c *conn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.conns[sock]; ok {
+		t.conns[sock] = c
+	}
+}
+
+// endLive ends every stream on the writer pool with a retry frame: one
+// shutdown hook for them all, instead of one per stream.
+func (s *Handler) endLive() {
+	t := &s.streams
+	t.mu.Lock()
+	var live []*conn
+	for _, c := range t.conns {
+		if c != nil {
+			live = append(live, c)
+		}
+	}
+	t.mu.Unlock()
+	for _, c := range live {
+		c.sub.End(sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5)), errShutdown)
+	}
 }
 
 // end uncounts a stream begun with begin; c is its conn if attached.

@@ -61,8 +61,9 @@ type Handler struct {
 	Log      *slog.Logger
 	Metrics  *metrics.Metrics
 
-	streams tracker      // streams on hijacked connections, for Drain
-	open    atomic.Int64 // streams admitted and not yet ended, for MaxConnections
+	streams      tracker      // streams on hijacked connections, for Drain
+	shutdownHook sync.Once    // endLive, registered with the first live stream
+	open         atomic.Int64 // streams admitted and not yet ended, for MaxConnections
 }
 
 // Why a stream was ended by the server.
@@ -222,7 +223,7 @@ func (c *conn) serveHijacked(sock net.Conn, open []byte) {
 			OnEnd: func(cause, err error) { c.ended(sock, cause, err) },
 		})
 		if err == nil {
-			c.live()
+			c.live(sock)
 			return
 		}
 		// not a socket: it keeps a writer goroutine
@@ -293,11 +294,14 @@ func (c *conn) begin(ctx context.Context, out *deadlineWriter, flush func() erro
 
 // live arms what ends an attached stream: shutdown (retry elsewhere), its
 // lifetime, its token's exp (herald.expired).
-func (c *conn) live() {
+func (c *conn) live(sock net.Conn) {
 	s, sub := c.s, c.sub
-	c.onEnd(context.AfterFunc(s.Shutdown, func() {
+	s.shutdownHook.Do(func() { context.AfterFunc(s.Shutdown, s.endLive) })
+	s.streams.live(sock, c)
+	if s.Shutdown.Err() != nil {
+		// endLive may have run before this stream was recorded
 		sub.End(sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5)), errShutdown)
-	}))
+	}
 	if d, ok := c.lifetimeLeft(); ok {
 		c.onEnd(time.AfterFunc(d, func() { sub.End(nil, errLifetime) }).Stop)
 	}
