@@ -160,6 +160,7 @@ type conn struct {
 	id       string
 	q        query
 	reqID    string
+	sock     net.Conn // hijacked: the connection the writer pool writes to
 	sub      *hub.Subscriber
 	through  uint64
 	expires  time.Time // the token's exp; zero = none
@@ -209,6 +210,7 @@ func (c *conn) serve(parent context.Context, out *deadlineWriter, flush func() e
 // an idle live stream holds no goroutine, no timer and no buffer.
 func (c *conn) serveHijacked(sock net.Conn, open []byte) {
 	s := c.s
+	c.sock = sock
 	out := &deadlineWriter{w: sock, dl: sock, timeout: s.Opts.WriteTimeout}
 	ctx, stop := c.phase(context.Background())
 	skip, err := c.begin(ctx, out, noFlush, open)
@@ -220,7 +222,7 @@ func (c *conn) serveHijacked(sock net.Conn, open []byte) {
 		_ = sock.SetWriteDeadline(time.Time{})
 		err = c.sub.Attach(hub.Outlet{
 			Conn: sock, Skip: skip, Heartbeat: s.Opts.Heartbeat, WriteTimeout: s.Opts.WriteTimeout,
-			OnEnd: func(cause, err error) { c.ended(sock, cause, err) },
+			OnEnd: c.ended, // a method value: no closure to keep per stream
 		})
 		if err == nil {
 			c.live(sock)
@@ -325,7 +327,7 @@ func (c *conn) onEnd(stop func() bool) {
 
 // ended is the pool's report that an attached stream is over (its final
 // frame written, its socket closed).
-func (c *conn) ended(sock net.Conn, cause, err error) {
+func (c *conn) ended(cause, err error) {
 	c.mu.Lock()
 	c.over = true
 	stops := c.stops
@@ -339,7 +341,7 @@ func (c *conn) ended(sock net.Conn, cause, err error) {
 	}
 	c.s.record(c.logger(), cause, err)
 	c.close()
-	c.s.streams.end(sock)
+	c.s.streams.end(c.sock)
 }
 
 func write(out *deadlineWriter, flush func() error, p []byte) error {

@@ -245,10 +245,7 @@ func (h *Hub) Count() int { return int(h.count.Load()) }
 // published. So a resume reads the range (lastEventID, returned] from the ring
 // or JetStream, then the queue continues without gap.
 func (h *Hub) Subscribe(patterns []string) (*Subscriber, uint64) {
-	s := &Subscriber{
-		hub:  h,
-		done: make(chan struct{}),
-	}
+	s := &Subscriber{hub: h}
 	ps := normalize(patterns)
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -48,11 +48,12 @@ func (s *Subscriber) Serve(ctx context.Context, w io.Writer, flush func() error,
 		s.qmu.Unlock()
 	}()
 	var evs []*Event
+	done := s.Done()
 	for {
 		// A dropped subscriber stops at once: its client resumes from the last
 		// id it got, so writing what is still queued would only delay that.
 		select {
-		case <-s.done:
+		case <-done:
 			return s.Err()
 		case <-ctx.Done():
 			return nil
@@ -63,7 +64,7 @@ func (s *Subscriber) Serve(ctx context.Context, w io.Writer, flush func() error,
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.done:
+		case <-done:
 			return s.Err()
 		case <-tick:
 			out = heartbeatFrame

@@ -25,7 +25,6 @@ const keepCap = 16
 // the hub's writer pool, which holds no goroutine per connection.
 type Subscriber struct {
 	hub   *Hub
-	done  chan struct{}
 	state atomic.Int32
 	// queued is the frame bytes in pending: added when a frame is queued,
 	// subtracted when a writer takes it out.
@@ -33,6 +32,8 @@ type Subscriber struct {
 
 	qmu sync.Mutex
 	// Guarded by qmu.
+	done       chan struct{} // made by the first Done: most streams never ask
+	doneClosed bool
 	pending []*Event      // queued frames, oldest first; at most hub.queueSize
 	wake    chan struct{} // Serve's wake-up (cap 1); nil unless Serve runs
 	out     *outlet       // the connection the pool writes to; nil unless attached
@@ -135,7 +136,27 @@ func (s *Subscriber) push(ev *Event) (run *shard, reason prometheus.Counter) {
 }
 
 // Done is closed when s is closed or dropped as slow.
-func (s *Subscriber) Done() <-chan struct{} { return s.done }
+func (s *Subscriber) Done() <-chan struct{} {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.done == nil {
+		s.done = make(chan struct{})
+		if s.doneClosed {
+			close(s.done)
+		}
+	}
+	return s.done
+}
+
+// closeDone closes Done's channel, now or when it is made.
+func (s *Subscriber) closeDone() {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	s.doneClosed = true
+	if s.done != nil {
+		close(s.done)
+	}
+}
 
 // Err returns ErrSlow once the hub dropped s, nil otherwise (also after Close).
 func (s *Subscriber) Err() error {
@@ -152,7 +173,7 @@ func (s *Subscriber) Close() {
 	s.hub.unregisterLocked(s)
 	s.hub.mu.Unlock()
 	if s.state.CompareAndSwap(stateLive, stateClosed) {
-		close(s.done)
+		s.closeDone()
 	}
 }
 
@@ -175,7 +196,7 @@ func (s *Subscriber) fail(c prometheus.Counter) bool {
 	if !s.state.CompareAndSwap(stateLive, stateSlow) {
 		return false
 	}
-	close(s.done)
+	s.closeDone()
 	c.Inc()
 	s.end(nil, ErrSlow)
 	return true
