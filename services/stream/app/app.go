@@ -78,7 +78,7 @@ func New(cfg config.Config, log *slog.Logger) (*App, error) {
 	h := hub.New(hub.Options{
 		QueueSize: cfg.QueueSize, QueueBytes: int(cfg.QueueBytes),
 		RingSize: cfg.RingSize, RingBytes: int(cfg.RingBytes),
-		Metrics: hub.NewMetrics(reg), Heartbeat: cfg.Heartbeat,
+		Metrics: hub.NewMetrics(reg), Heartbeat: cfg.Heartbeat, WriteTimeout: cfg.WriteTimeout,
 	})
 	maxConns := cfg.ConnectionLimit()
 	m.ConnLimit.Set(float64(maxConns))

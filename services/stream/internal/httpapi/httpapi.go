@@ -221,7 +221,7 @@ func (c *conn) serveHijacked(sock net.Conn, open []byte) {
 		// once gets its own deadline.
 		_ = sock.SetWriteDeadline(time.Time{})
 		err = c.sub.Attach(hub.Outlet{
-			Conn: sock, Skip: skip, Heartbeat: s.Opts.Heartbeat, WriteTimeout: s.Opts.WriteTimeout,
+			Conn: sock, Skip: skip,
 			OnEnd: c.ended, // a method value: no closure to keep per stream
 		})
 		if err == nil {

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // BenchmarkFanoutSockets measures one event fanned out to 2,000 subscribers
@@ -47,7 +46,7 @@ func BenchmarkFanoutSockets(b *testing.B) {
 				}
 				s, _ := h.Subscribe([]string{"room.1"})
 				if model == "pool" {
-					if err := s.Attach(Outlet{Conn: srv, WriteTimeout: time.Minute}); err != nil {
+					if err := s.Attach(Outlet{Conn: srv}); err != nil {
 						b.Fatal(err)
 					}
 				} else {

@@ -36,6 +36,8 @@ const (
 	DefaultQueueSize  = 256
 	DefaultQueueBytes = 1 << 20
 	DefaultWriteBytes = 64 << 10
+
+	DefaultWriteTimeout = 10 * time.Second
 )
 
 // Options configure a Hub.
@@ -57,9 +59,12 @@ type Options struct {
 	// Writers is the size of the writer pool attached connections share
 	// (0 = one per core, GOMAXPROCS).
 	Writers int
-	// Heartbeat is how often the pool looks for attached connections due a
-	// heartbeat (each Outlet says its own interval); 0 = the pool sends none.
+	// Heartbeat: an attached stream that wrote nothing for this long gets
+	// ": hb" (sse.heartbeat); 0 = the pool sends none.
 	Heartbeat time.Duration
+	// WriteTimeout bounds a write to an attached stream that the socket could
+	// not take at once (sse.write_timeout; 0 = DefaultWriteTimeout).
+	WriteTimeout time.Duration
 }
 
 // Hub is the in-process fan-out. Its methods are safe for concurrent use,
@@ -87,12 +92,13 @@ type Hub struct {
 	last  atomic.Uint64 // Seq of the last published event; written under mu
 	count atomic.Int64  // registered subscribers; written under mu
 
-	writerCount int
-	heartbeat   time.Duration
-	poolOnce    sync.Once
-	pool        atomic.Pointer[pool]
-	poolWG      sync.WaitGroup
-	closeOnce   sync.Once
+	writerCount  int
+	heartbeat    time.Duration
+	writeTimeout time.Duration
+	poolOnce     sync.Once
+	pool         atomic.Pointer[pool]
+	poolWG       sync.WaitGroup
+	closeOnce    sync.Once
 }
 
 // group is the subscribers of one pattern (or one concrete channel).
@@ -113,6 +119,9 @@ func New(opts Options) *Hub {
 	if opts.WriteBytes <= 0 {
 		opts.WriteBytes = DefaultWriteBytes
 	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
@@ -125,8 +134,9 @@ func New(opts Options) *Hub {
 		wild:       make(map[string]*group),
 		ring:       newRing(opts.RingSize, opts.RingBytes),
 
-		writerCount: opts.Writers,
-		heartbeat:   opts.Heartbeat,
+		writerCount:  opts.Writers,
+		heartbeat:    opts.Heartbeat,
+		writeTimeout: opts.WriteTimeout,
 	}
 	h.bufs.New = func() any {
 		b := make([]byte, 0, h.writeBytes)

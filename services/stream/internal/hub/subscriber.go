@@ -34,10 +34,10 @@ type Subscriber struct {
 	// Guarded by qmu.
 	done       chan struct{} // made by the first Done: most streams never ask
 	doneClosed bool
-	pending []*Event      // queued frames, oldest first; at most hub.queueSize
-	wake    chan struct{} // Serve's wake-up (cap 1); nil unless Serve runs
-	out     *outlet       // the connection the pool writes to; nil unless attached
-	sched   bool          // attached: in a writer's run list, or being written
+	pending    []*Event      // queued frames, oldest first; at most hub.queueSize
+	wake       chan struct{} // Serve's wake-up (cap 1); nil unless Serve runs
+	out        *outlet       // the connection the pool writes to; nil unless attached
+	sched      bool          // attached: in a writer's run list, or being written
 
 	// Guarded by hub.mu.
 	patterns   []string // sorted, no duplicates

@@ -34,11 +34,9 @@ var ErrNotAttachable = errors.New("hub: connection has no file descriptor to wri
 type Outlet struct {
 	Conn net.Conn // a socket (syscall.Conn); the pool closes it when the stream ends
 	// Skip: queued events with 0 < Seq <= Skip were sent by a replay already.
+	// (The heartbeat and the bound of a write that would block are the hub's
+	// Options: the same for every stream.)
 	Skip uint64
-	// Heartbeat: when nothing was written for this long, ": hb" is (0 = never).
-	Heartbeat time.Duration
-	// WriteTimeout bounds a write that would block (sse.write_timeout).
-	WriteTimeout time.Duration
 	// OnEnd is called once, from a pool goroutine, just before Conn is closed: cause
 	// is End's (ErrSlow when the hub dropped the subscriber), err the write
 	// error that ended the stream, if any.
@@ -312,7 +310,7 @@ func (sh *shard) heartbeats() {
 	now := time.Now().UnixNano()
 	for i, o := range sh.beat {
 		sh.beat[i] = nil
-		if o.Heartbeat <= 0 || now-o.last.Load() < int64(o.Heartbeat) {
+		if now-o.last.Load() < int64(sh.h.heartbeat) {
 			continue
 		}
 		s := o.sub
@@ -369,7 +367,7 @@ func (sh *shard) run(s *Subscriber) {
 		}
 		s.qmu.Lock()
 		o.blocked = true
-		_ = o.Conn.SetWriteDeadline(time.Now().Add(o.WriteTimeout))
+		_ = o.Conn.SetWriteDeadline(time.Now().Add(sh.h.writeTimeout))
 		s.qmu.Unlock()
 		go sh.finishWrite(s, rest, buf)
 	default:

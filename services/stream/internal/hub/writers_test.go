@@ -121,7 +121,7 @@ func TestAttachedWritesEveryEventInOrder(t *testing.T) {
 	for i, s := range subs {
 		srv, cli := socketPair(t)
 		readers[i] = read(cli)
-		if err := s.Attach(Outlet{Conn: srv, Skip: 4, WriteTimeout: 5 * time.Second}); err != nil {
+		if err := s.Attach(Outlet{Conn: srv, Skip: 4}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -150,7 +150,7 @@ func TestAttachedHeartbeat(t *testing.T) {
 	s, _ := h.Subscribe([]string{"a"})
 	srv, cli := socketPair(t)
 	r := read(cli)
-	if err := s.Attach(Outlet{Conn: srv, Heartbeat: 10 * time.Millisecond, WriteTimeout: time.Second}); err != nil {
+	if err := s.Attach(Outlet{Conn: srv}); err != nil {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, 10*time.Second, func() bool { return strings.Count(r.String(), hb) >= 3 }, "three heartbeats")
@@ -173,7 +173,7 @@ func TestEndWritesFinalFrameThenCloses(t *testing.T) {
 	srv, cli := socketPair(t)
 	r := read(cli)
 	var e ends
-	if err := s.Attach(Outlet{Conn: srv, WriteTimeout: time.Second, OnEnd: e.onEnd}); err != nil {
+	if err := s.Attach(Outlet{Conn: srv, OnEnd: e.onEnd}); err != nil {
 		t.Fatal(err)
 	}
 	h.Publish(ev(1, "a"))
@@ -203,7 +203,7 @@ func TestAttachedClientGone(t *testing.T) {
 	s, _ := h.Subscribe([]string{"a"})
 	srv, cli := socketPair(t)
 	var e ends
-	if err := s.Attach(Outlet{Conn: srv, WriteTimeout: time.Second, OnEnd: e.onEnd}); err != nil {
+	if err := s.Attach(Outlet{Conn: srv, OnEnd: e.onEnd}); err != nil {
 		t.Fatal(err)
 	}
 	cli.Close()
@@ -241,10 +241,10 @@ func TestAttachedSlowReaderDropped(t *testing.T) {
 	_ = srvSlow.(*net.TCPConn).SetWriteBuffer(4 << 10)
 	r := read(cliGood)
 	var es, eg ends
-	if err := slow.Attach(Outlet{Conn: srvSlow, WriteTimeout: time.Minute, OnEnd: es.onEnd}); err != nil {
+	if err := slow.Attach(Outlet{Conn: srvSlow, OnEnd: es.onEnd}); err != nil {
 		t.Fatal(err)
 	}
-	if err := good.Attach(Outlet{Conn: srvGood, WriteTimeout: time.Minute, OnEnd: eg.onEnd}); err != nil {
+	if err := good.Attach(Outlet{Conn: srvGood, OnEnd: eg.onEnd}); err != nil {
 		t.Fatal(err)
 	}
 	big := bytes.Repeat([]byte("x"), 16<<10)
@@ -285,7 +285,7 @@ func TestEndDuringStuckWriteLeavesNoHalfFrame(t *testing.T) {
 	_ = srv.(*net.TCPConn).SetWriteBuffer(4 << 10)
 	_ = cli.(*net.TCPConn).SetReadBuffer(4 << 10)
 	var e ends
-	if err := s.Attach(Outlet{Conn: srv, WriteTimeout: time.Minute, OnEnd: e.onEnd}); err != nil {
+	if err := s.Attach(Outlet{Conn: srv, OnEnd: e.onEnd}); err != nil {
 		t.Fatal(err)
 	}
 	frame := append(append([]byte("data: "), bytes.Repeat([]byte("y"), 64<<10)...), "\n\n"...)
@@ -325,7 +325,7 @@ func TestAttachedIdleCost(t *testing.T) {
 	subs := make([]*Subscriber, n)
 	for i := range subs {
 		subs[i], _ = h.Subscribe([]string{"room." + string(rune('a'+i%26))})
-		if err := subs[i].Attach(Outlet{Conn: srvs[i], Heartbeat: time.Hour, WriteTimeout: time.Second}); err != nil {
+		if err := subs[i].Attach(Outlet{Conn: srvs[i]}); err != nil {
 			t.Fatal(err)
 		}
 	}
