@@ -62,7 +62,7 @@ func (s *Stack) nginxVars() (map[string]string, error) {
 		"HERALD_TLS_CERT":            cert,
 		"HERALD_TLS_KEY":             key,
 		"HERALD_API_UPSTREAM":        "server " + strings.TrimPrefix(s.APIURL, "http://") + ";",
-		"HERALD_STREAM_UPSTREAMS":    serverLines(s.upstreams()),
+		"HERALD_STREAM_UPSTREAMS":    ServerLines(s.StreamUpstreams()),
 		"HERALD_CORS_ORIGINS":        strings.Join(o.CORSOrigins, " "),
 		"HERALD_BODY_LIMIT":          o.BodyLimit,
 		"HERALD_STREAM_READ_TIMEOUT": nginxDuration(o.NginxReadTimeout),

@@ -356,9 +356,10 @@ func (s *Stack) socketPath(i int) (string, error) {
 	return filepath.Join(dir, fmt.Sprintf("stream-%d.sock", i)), nil
 }
 
-// upstreams is what nginx's herald_stream upstream lists: the replicas'
-// sockets, or their TCP addresses.
-func (s *Stack) upstreams() []string {
+// StreamUpstreams is what nginx's herald_stream upstream lists: the
+// replicas' sockets ("unix:/path") with UnixUpstreams, else their TCP
+// addresses (host:port).
+func (s *Stack) StreamUpstreams() []string {
 	if !s.opts.UnixUpstreams {
 		return s.streamAddr
 	}
@@ -369,7 +370,8 @@ func (s *Stack) upstreams() []string {
 	return out
 }
 
-func serverLines(addrs []string) string {
+// ServerLines renders addrs as the server lines of an nginx upstream.
+func ServerLines(addrs []string) string {
 	var b strings.Builder
 	for i, a := range addrs {
 		if i > 0 {

@@ -64,28 +64,7 @@ func TestStack(t *testing.T) {
 		t.Fatalf("GET / = %d %q", resp.StatusCode, body)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.BaseURL+"/stream?channel=chat.smoke", nil)
-	stream, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Body.Close()
-	if ct := stream.Header.Get("Content-Type"); stream.StatusCode != 200 || !strings.HasPrefix(ct, "text/event-stream") {
-		t.Fatalf("GET /stream = %d %s", stream.StatusCode, ct)
-	}
-	lines := bufio.NewScanner(stream.Body)
-	waitLine := func(prefix string) string {
-		t.Helper()
-		for lines.Scan() {
-			if strings.HasPrefix(lines.Text(), prefix) {
-				return lines.Text()
-			}
-		}
-		t.Fatalf("stream ended before a line starting %q: %v", prefix, lines.Err())
-		return ""
-	}
+	waitLine := openStream(t, s.BaseURL+"/stream?channel=chat.smoke")
 	waitLine("event: herald.connected")
 	// The stream is open through nginx on exactly one replica.
 	total := 0
@@ -101,15 +80,50 @@ func TestStack(t *testing.T) {
 	}
 	waitLine(": hb")
 
-	post, err := http.Post(s.BaseURL+"/api/v1/channels/chat.smoke/events", "application/json", strings.NewReader(`{"data":{"n":1}}`))
+	publish(t, s.BaseURL+"/api/v1/channels/chat.smoke/events", `{"data":{"n":1}}`)
+	if got := waitLine("data: "); !strings.Contains(got, `"data":{"n":1}`) {
+		t.Fatalf("event = %q", got)
+	}
+}
+
+// openStream opens url through nginx (an event stream, or the test fails)
+// and returns a function that reads up to the next line starting with
+// prefix and returns it; the stream is closed when the test ends.
+func openStream(t *testing.T, url string) func(prefix string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stream.Body.Close() })
+	if ct := stream.Header.Get("Content-Type"); stream.StatusCode != 200 || !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("GET /stream = %d %s", stream.StatusCode, ct)
+	}
+	lines := bufio.NewScanner(stream.Body)
+	return func(prefix string) string {
+		t.Helper()
+		for lines.Scan() {
+			if strings.HasPrefix(lines.Text(), prefix) {
+				return lines.Text()
+			}
+		}
+		t.Fatalf("stream ended before a line starting %q: %v", prefix, lines.Err())
+		return ""
+	}
+}
+
+// publish POSTs body to url and fails the test unless it is stored (201).
+func publish(t *testing.T, url, body string) {
+	t.Helper()
+	post, err := http.Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	post.Body.Close()
 	if post.StatusCode != http.StatusCreated {
 		t.Fatalf("POST = %d", post.StatusCode)
-	}
-	if got := waitLine("data: "); !strings.Contains(got, `"data":{"n":1}`) {
-		t.Fatalf("event = %q", got)
 	}
 }

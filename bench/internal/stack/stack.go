@@ -208,14 +208,7 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 	if err != nil {
 		return "", err
 	}
-	upstreams := l.StreamURLs
-	if len(l.StreamSockets) > 0 {
-		upstreams = nil
-		for _, p := range l.StreamSockets {
-			upstreams = append(upstreams, "unix:"+p)
-		}
-	}
-	vars, err := templateVars(bin, s.prefix, root, addr, l.APIURL, upstreams)
+	vars, err := templateVars(bin, s.prefix, root, addr, l.APIURL, l.StreamUpstreams())
 	if err != nil {
 		return "", err
 	}
@@ -258,11 +251,7 @@ func (s *Stack) startNginx(ctx context.Context, l *launcher.Stack) (string, erro
 // the template always has one; the bench speaks plain HTTP. The per-IP limits
 // are set far above the bench's load: its subscribers come from a few
 // loopback addresses, and the limits are not what it measures.
-func templateVars(nginx, prefix, root, addr, apiURL string, streamURLs []string) (map[string]string, error) {
-	var streams []string
-	for _, u := range streamURLs {
-		streams = append(streams, "server "+strings.TrimPrefix(u, "http://")+";")
-	}
+func templateVars(nginx, prefix, root, addr, apiURL string, upstreams []string) (map[string]string, error) {
 	cert, key, err := launcher.SelfSignedCert(filepath.Join(prefix, "tls"))
 	if err != nil {
 		return nil, err
@@ -285,7 +274,7 @@ func templateVars(nginx, prefix, root, addr, apiURL string, streamURLs []string)
 		"HERALD_TLS_CERT":            cert,
 		"HERALD_TLS_KEY":             key,
 		"HERALD_API_UPSTREAM":        "server " + strings.TrimPrefix(apiURL, "http://") + ";",
-		"HERALD_STREAM_UPSTREAMS":    strings.Join(streams, " "),
+		"HERALD_STREAM_UPSTREAMS":    launcher.ServerLines(upstreams),
 		"HERALD_CORS_ORIGINS":        "",
 		"HERALD_BODY_LIMIT":          "1m",
 		"HERALD_STREAM_READ_TIMEOUT": "3600s",

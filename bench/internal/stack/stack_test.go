@@ -26,7 +26,7 @@ func TestNginxConfigAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := t.TempDir()
-	vars, err := templateVars(bin, prefix, root, "127.0.0.1:1", "http://127.0.0.1:2", []string{"http://127.0.0.1:3", "http://127.0.0.1:4"})
+	vars, err := templateVars(bin, prefix, root, "127.0.0.1:1", "http://127.0.0.1:2", []string{"127.0.0.1:3", "127.0.0.1:4"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/herald-push/herald/services/stream/internal/sse"
 )
 
 // Why hijack: net/http keeps, per idle stream, its connection goroutine, a
@@ -135,7 +133,7 @@ func (s *Handler) endLive() {
 	}
 	t.mu.Unlock()
 	for _, c := range live {
-		c.sub.End(sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5)), errShutdown)
+		c.sub.End(s.finalFrame(errShutdown), errShutdown)
 	}
 }
 

@@ -302,13 +302,13 @@ func (c *conn) live(sock net.Conn) {
 	s.streams.live(sock, c)
 	if s.Shutdown.Err() != nil {
 		// endLive may have run before this stream was recorded
-		sub.End(sse.AppendRetry(nil, jitter(s.Opts.Retry, 0.5)), errShutdown)
+		sub.End(s.finalFrame(errShutdown), errShutdown)
 	}
 	if d, ok := c.lifetimeLeft(); ok {
 		c.onEnd(time.AfterFunc(d, func() { sub.End(nil, errLifetime) }).Stop)
 	}
 	if !c.expires.IsZero() {
-		c.onEnd(time.AfterFunc(time.Until(c.expires), func() { sub.End(frame.Expired(s.Opts.Retry), errExpired) }).Stop)
+		c.onEnd(time.AfterFunc(time.Until(c.expires), func() { sub.End(s.finalFrame(errExpired), errExpired) }).Stop)
 	}
 }
 

@@ -198,7 +198,7 @@ func (s *Subscriber) fail(c prometheus.Counter) bool {
 	}
 	s.closeDone()
 	c.Inc()
-	s.end(nil, ErrSlow)
+	s.End(nil, ErrSlow)
 	return true
 }
 

@@ -101,9 +101,7 @@ func (s *Subscriber) Attach(o Outlet) error {
 // dropped, final (if any) is written unless a write was cut mid-frame, the
 // connection is closed and OnEnd gets cause. Only the first End counts; it
 // does nothing on a subscriber that is not attached.
-func (s *Subscriber) End(final []byte, cause error) { s.end(final, cause) }
-
-func (s *Subscriber) end(final []byte, cause error) {
+func (s *Subscriber) End(final []byte, cause error) {
 	s.qmu.Lock()
 	o := s.out
 	if o == nil || o.ending {
@@ -223,6 +221,7 @@ type shard struct {
 	all  []*outlet     // every attached connection, for heartbeats
 
 	// Owned by the shard's goroutine.
+	now  int64         // UnixNano, read once per batch: a write's time, for heartbeats
 	work []*Subscriber // the runq being written
 	evs  []*Event      // the frames of one write
 	buf  []byte        // coalescing buffer, cap WriteBytes
@@ -283,6 +282,7 @@ func (sh *shard) loop(stop <-chan struct{}) {
 			if len(sh.work) == 0 {
 				break
 			}
+			sh.now = time.Now().UnixNano()
 			for i, s := range sh.work {
 				sh.run(s)
 				sh.work[i] = nil
@@ -371,7 +371,7 @@ func (sh *shard) run(s *Subscriber) {
 		s.qmu.Unlock()
 		go sh.finishWrite(s, rest, buf)
 	default:
-		o.last.Store(time.Now().UnixNano())
+		o.last.Store(sh.now)
 		sh.h.metrics.writes.Inc()
 		sh.idle(s)
 	}
