@@ -145,9 +145,14 @@ func Matches(asked, sub string) bool {
 }
 
 // Count is the reply of replica id for pattern over src's connections.
+// When more than maxPrinc distinct principals match it lists the maxPrinc
+// smallest (in byte order), so the api's merge of every replica's list,
+// sorted and cut to the same cap, is the same answer whichever order the
+// connections are visited in: the globally smallest names are each among
+// their replica's smallest.
 func Count(id string, src Source, pattern string, maxPrinc int) *heraldv1.PresenceReply {
 	out := &heraldv1.PresenceReply{ReplicaId: id, Channels: map[string]uint64{}}
-	principals := map[string]bool{}
+	var kept []string // sorted, distinct, at most maxPrinc
 	src.Each(func(chs []string, o control.Owner) {
 		hit := false
 		for _, c := range chs {
@@ -160,18 +165,22 @@ func Count(id string, src Source, pattern string, maxPrinc int) *heraldv1.Presen
 			return
 		}
 		out.Connections++
-		if o.Anonymous || o.Principal == "" || principals[o.Principal] {
+		if o.Anonymous || o.Principal == "" {
 			return
 		}
-		if len(principals) >= maxPrinc {
+		i, found := slices.BinarySearch(kept, o.Principal)
+		if found {
+			return
+		}
+		if len(kept) >= maxPrinc {
 			out.PrincipalsTruncated = maxPrinc > 0
-			return
+			if i >= len(kept) {
+				return // larger than every kept name
+			}
+			kept = kept[:len(kept)-1] // the largest makes room
 		}
-		principals[o.Principal] = true
+		kept = slices.Insert(kept, i, o.Principal)
 	})
-	for p := range principals {
-		out.Principals = append(out.Principals, p)
-	}
-	slices.Sort(out.Principals)
+	out.Principals = kept
 	return out
 }

@@ -56,3 +56,28 @@ func TestCount(t *testing.T) {
 		t.Errorf("max 0: %v", none)
 	}
 }
+
+// TestCountKeepsSmallest: under the cap a reply lists the smallest names
+// whatever order the connections are visited in, so the api's merge of
+// capped replies does not depend on map order (it once answered [bob]
+// where [alice] was due, on one CI run in several).
+func TestCountKeepsSmallest(t *testing.T) {
+	names := []string{"erin", "bob", "alice", "dave", "bob", "carol", "alice", "frank"}
+	for shift := range names {
+		var src conns
+		for i := range names {
+			n := names[(i+shift)%len(names)]
+			src = append(src, struct {
+				chs   []string
+				owner control.Owner
+			}{[]string{"chat.lobby"}, control.Owner{Principal: n}})
+		}
+		got := Count("r", src, "chat.*", 3)
+		if want := []string{"alice", "bob", "carol"}; !reflect.DeepEqual(got.GetPrincipals(), want) || !got.GetPrincipalsTruncated() || got.GetConnections() != 8 {
+			t.Errorf("visit order %d: %v truncated=%v, want %v truncated", shift, got.GetPrincipals(), got.GetPrincipalsTruncated(), want)
+		}
+		if all := Count("r", src, "chat.*", 6); len(all.GetPrincipals()) != 6 || all.GetPrincipalsTruncated() {
+			t.Errorf("visit order %d, cap 6 of 6 names: %v truncated=%v", shift, all.GetPrincipals(), all.GetPrincipalsTruncated())
+		}
+	}
+}
