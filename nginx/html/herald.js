@@ -408,8 +408,12 @@ export class Herald {
     if (!id || this._state !== 'open') {
       // Not open: the next connect applies the set. If the browser is busy
       // reconnecting with the old URL, restart it with the new one now, so
-      // the new channels' missed events are replayed too.
-      if (this._es && !this._closed && !sameSet(this._urlChannels, want)) {
+      // the new channels' missed events are replayed too. A first connect
+      // with nothing to resume is left to open: a replay would bring nothing,
+      // and _onConnected moves it to the new set in place (so tabs that join
+      // a leader while its stream opens don't cost a second stream).
+      const firstFresh = this._connects === 0 && this._attempt === 0 && this._lastId === null;
+      if (this._es && !this._closed && !firstFresh && !sameSet(this._urlChannels, want)) {
         this._es.close();
         this._open();
       }
