@@ -16,14 +16,10 @@ func history(ctx context.Context, args []string, e env) error {
 	var c common
 	var after string
 	var limit, maxEvents int
-	fs := newFlags("history", e, &c)
+	fs := newFlags("history", "usage: herald history PATTERN [--after ID] [--limit N] [--max N]", e, &c)
 	fs.StringVar(&after, "after", "", "start after this event id")
 	fs.IntVar(&limit, "limit", 0, "page size (0: the api's api.history_limit)")
 	fs.IntVar(&maxEvents, "max", 0, "stop after this many events (0: all)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: herald history PATTERN [--after ID] [--limit N] [--max N]")
-		fs.PrintDefaults()
-	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

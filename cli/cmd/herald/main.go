@@ -116,9 +116,15 @@ type common struct {
 	url, token string
 }
 
-func newFlags(name string, e env, c *common) *flag.FlagSet {
+// newFlags makes a command's flag set; usage is its first help line (the
+// flags' defaults follow), and c, when set, gets the talking flags.
+func newFlags(name, usage string, e env, c *common) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, usage)
+		fs.PrintDefaults()
+	}
 	if c != nil {
 		def := e.getenv("HERALD_URL")
 		if def == "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 )
 
@@ -10,11 +9,7 @@ import (
 // as it comes (one JSON object); a partial answer still exits 0.
 func presenceCmd(ctx context.Context, args []string, e env) error {
 	var c common
-	fs := newFlags("presence", e, &c)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: herald presence PATTERN")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("presence", "usage: herald presence PATTERN", e, &c)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

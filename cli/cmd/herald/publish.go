@@ -26,15 +26,11 @@ type publishFlags struct {
 // nothing twice (within events.duplicate_window).
 func publish(ctx context.Context, args []string, e env) error {
 	var f publishFlags
-	fs := newFlags("publish", e, &f.common)
+	fs := newFlags("publish", "usage: herald publish CHANNEL [DATA|-] [--type T] [--text] [--batch N] [--idempotency-key K]", e, &f.common)
 	fs.StringVar(&f.typ, "type", "", "event type (default message)")
 	fs.BoolVar(&f.text, "text", false, "send data as a string even when it is valid JSON")
 	fs.IntVar(&f.batch, "batch", 1, "events per request when reading stdin (1..the api's api.batch_max)")
 	fs.StringVar(&f.key, "idempotency-key", "", "Idempotency-Key; stdin line n gets KEY-n")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: herald publish CHANNEL [DATA|-] [--type T] [--text] [--batch N] [--idempotency-key K]")
-		fs.PrintDefaults()
-	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

@@ -28,15 +28,11 @@ type tailFlags struct {
 // repeated; 4xx answers end it with their exit code.
 func tail(ctx context.Context, args []string, e env) error {
 	var f tailFlags
-	fs := newFlags("tail", e, &f.common)
+	fs := newFlags("tail", "usage: herald tail PATTERN... [--from ID] [--json] [--count N]", e, &f.common)
 	fs.StringVar(&f.from, "from", "", "start after this event id (replays what came after it)")
 	fs.BoolVar(&f.asJSON, "json", false, `print each event as {"id","channel","type","data","time"} instead of its data`)
 	fs.IntVar(&f.count, "count", 0, "exit after this many events (0: run until interrupted)")
 	fs.BoolVar(&f.verbose, "v", false, "report connects and system events on stderr")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: herald tail PATTERN... [--from ID] [--json] [--count N]")
-		fs.PrintDefaults()
-	}
 	patterns, err := parse(fs, args)
 	if err != nil {
 		return err

@@ -15,15 +15,11 @@ func token(_ context.Context, args []string, e env) error {
 	var sub string
 	var pub, subs list
 	var ttl time.Duration
-	fs := newFlags("token", e, nil)
+	fs := newFlags("token", "usage: HERALD_AUTH_HMAC_SECRET=... herald token [--sub S] [--publish P,...] [--subscribe P,...] [--ttl 1h]", e, nil)
 	fs.StringVar(&sub, "sub", "herald-cli", "principal (the token's sub)")
 	fs.Var(&pub, "publish", "pattern the token may publish to (comma separated or repeated)")
 	fs.Var(&subs, "subscribe", "pattern the token may subscribe to and read history of (comma separated or repeated)")
 	fs.DurationVar(&ttl, "ttl", time.Hour, "lifetime (exp = now + ttl)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: HERALD_AUTH_HMAC_SECRET=... herald token [--sub S] [--publish P,...] [--subscribe P,...] [--ttl 1h]")
-		fs.PrintDefaults()
-	}
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
