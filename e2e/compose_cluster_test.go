@@ -4,16 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
-
-	apiconfig "github.com/herald-push/herald/services/api/config"
-	kitconfig "github.com/herald-push/herald/services/kit/config"
-	streamconfig "github.com/herald-push/herald/services/stream/config"
 )
 
 // TestComposeCluster holds docker-compose.cluster.yml (layered over
@@ -64,27 +59,10 @@ func TestComposeCluster(t *testing.T) {
 			t.Errorf("%s: no healthcheck", n)
 		}
 	}
-	tests := []struct {
-		name string
-		keys []kitconfig.Key
-		load func() error
-	}{
-		{"api", apiconfig.Keys(), func() error { _, _, err := apiconfig.Load(nil); return err }},
-		{"stream", streamconfig.Keys(), func() error { _, _, err := streamconfig.Load(nil); return err }},
-	}
-	for _, tt := range tests {
+	for _, tt := range goServices {
 		t.Run(tt.name, func(t *testing.T) {
 			s := service(t, p, tt.name)
-			e := env(s)
-			for name, value := range e {
-				if !slices.ContainsFunc(tt.keys, func(k kitconfig.Key) bool { return kitconfig.EnvName(k.Name) == name }) {
-					t.Errorf("%s: %s is not a config key of the service", tt.name, name)
-				}
-				t.Setenv(name, value)
-			}
-			if err := tt.load(); err != nil {
-				t.Errorf("%s: the service rejects the cluster's settings: %v", tt.name, err)
-			}
+			e := tt.checkEnv(t, s, "the cluster's")
 			if got := e["HERALD_NATS_URL"]; got != strings.Join(urls, ",") {
 				t.Errorf("%s: HERALD_NATS_URL=%q, want every node: %s", tt.name, got, strings.Join(urls, ","))
 			}

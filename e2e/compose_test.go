@@ -70,6 +70,41 @@ func env(s types.ServiceConfig) map[string]string {
 	return out
 }
 
+// goServices are the Go services of the compose files, with their config
+// keys and loaders.
+var goServices = []goService{
+	{"api", apiconfig.Keys(), func() error { _, _, err := apiconfig.Load(nil); return err }},
+	{"stream", streamconfig.Keys(), func() error { _, _, err := streamconfig.Load(nil); return err }},
+}
+
+type goService struct {
+	name string
+	keys []kitconfig.Key
+	load func() error
+}
+
+// checkEnv checks that every variable s sets is a HERALD_* config key of
+// the service and that the service loads them (whose names the settings in
+// its errors), and returns them.
+func (g goService) checkEnv(t *testing.T, s types.ServiceConfig, whose string) map[string]string {
+	t.Helper()
+	e := env(s)
+	for name, value := range e {
+		if !strings.HasPrefix(name, kitconfig.EnvPrefix+"_") {
+			t.Errorf("%s: %s is not a HERALD_* setting", g.name, name)
+			continue
+		}
+		if !slices.ContainsFunc(g.keys, func(k kitconfig.Key) bool { return kitconfig.EnvName(k.Name) == name }) {
+			t.Errorf("%s: %s is not a config key of the service", g.name, name)
+		}
+		t.Setenv(name, value)
+	}
+	if err := g.load(); err != nil {
+		t.Errorf("%s: the service rejects %s settings: %v", g.name, whose, err)
+	}
+	return e
+}
+
 // port returns the port of a host:port or :port address.
 func port(t *testing.T, addr string) string {
 	t.Helper()
@@ -89,31 +124,10 @@ func port(t *testing.T, addr string) string {
 func TestComposeServices(t *testing.T) {
 	p := loadCompose(t)
 	root := repoRoot(t)
-	tests := []struct {
-		name string
-		keys []kitconfig.Key
-		load func() error
-	}{
-		{"api", apiconfig.Keys(), func() error { _, _, err := apiconfig.Load(nil); return err }},
-		{"stream", streamconfig.Keys(), func() error { _, _, err := streamconfig.Load(nil); return err }},
-	}
-	for _, tt := range tests {
+	for _, tt := range goServices {
 		t.Run(tt.name, func(t *testing.T) {
 			s := service(t, p, tt.name)
-			e := env(s)
-			for name, value := range e {
-				if !strings.HasPrefix(name, kitconfig.EnvPrefix+"_") {
-					t.Errorf("%s: %s is not a HERALD_* setting", tt.name, name)
-					continue
-				}
-				if !slices.ContainsFunc(tt.keys, func(k kitconfig.Key) bool { return kitconfig.EnvName(k.Name) == name }) {
-					t.Errorf("%s: %s is not a config key of the service", tt.name, name)
-				}
-				t.Setenv(name, value)
-			}
-			if err := tt.load(); err != nil {
-				t.Errorf("%s: the service rejects compose's settings: %v", tt.name, err)
-			}
+			e := tt.checkEnv(t, s, "compose's")
 			if e["HERALD_HTTP_ADDR"] == "" || !strings.HasPrefix(e["HERALD_NATS_URL"], "nats://nats:") {
 				t.Errorf("%s: HERALD_HTTP_ADDR=%q HERALD_NATS_URL=%q; want an address and the nats service", tt.name, e["HERALD_HTTP_ADDR"], e["HERALD_NATS_URL"])
 			}
